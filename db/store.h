@@ -1,0 +1,342 @@
+/*
+ * db/store.h: the store API. The only way bridge/ and web/ reach the data:
+ * folders, messages, flags, modseqs, raw bytes, settings, identity. No SQL
+ * outside db/; only db/ includes sqlite3.h.
+ *
+ * Conventions:
+ *   - Functions return 0 on success or a negative enum store_err
+ *     (-STORE_ERR_NOTFOUND, ...). store_strerror() names it; the detail of
+ *     the last failure is in store_last_error(st) (valid until the next call).
+ *   - Strings returned through *_r pointers are heap copies the caller frees
+ *     (the *_free helpers free the structs). Folder names are UTF-8 with '/'
+ *     as the hierarchy delimiter; "INBOX" is matched case-insensitively and
+ *     always stored as "INBOX".
+ *   - Every change to a message bumps the folder's HIGHESTMODSEQ and stamps
+ *     the message with the new MODSEQ in the same transaction. Expunges are
+ *     remembered with their MODSEQ (for QRESYNC VANISHED and for sessions
+ *     that must be told).
+ *   - Calls that change data run in their own transaction unless the caller
+ *     wrapped several in store_begin()/store_commit().
+ *   - One struct store per process/thread; not thread-safe.
+ */
+#ifndef PB_STORE_H
+#define PB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_ERR_NOTFOUND = 1,	 /* no such folder / message / device */
+	STORE_ERR_EXISTS = 2,	 /* folder or device already exists */
+	STORE_ERR_INVALID = 3,	 /* bad name or argument */
+	STORE_ERR_TOOBIG = 4,	 /* message over the limit */
+	STORE_ERR_LIMIT = 5,	 /* a count limit (keywords, depth) reached */
+	STORE_ERR_NOPERM = 6,	 /* e.g. deleting INBOX */
+	STORE_ERR_BUSY = 7,	 /* database locked past the busy timeout */
+	STORE_ERR_INTERNAL = 8,	 /* I/O or SQLite failure; logged */
+	STORE_ERR_HASCHILDREN = 9, /* delete of a \Noselect parent that has children */
+};
+
+const char *store_strerror(int err);
+const char *store_last_error(struct store *st);
+
+/* System flags (bits). \Recent is per session, never stored. */
+#define STORE_FLAG_SEEN 0x01u
+#define STORE_FLAG_ANSWERED 0x02u
+#define STORE_FLAG_FLAGGED 0x04u
+#define STORE_FLAG_DELETED 0x08u
+#define STORE_FLAG_DRAFT 0x10u
+#define STORE_FLAGS_ALL 0x1fu
+
+/* ---- opening ---- */
+
+#define STORE_OPEN_CREATE 0x01 /* create the file and schema when absent */
+#define STORE_OPEN_READONLY 0x02
+
+/*
+ * Opens DB file path (WAL, synchronous=FULL, foreign keys, busy timeout,
+ * migrations by PRAGMA user_version). On failure returns <0 and sets
+ * *error_r to a static or thread-local sentence.
+ */
+int store_open(const char *path, int flags, struct store **st_r,
+	       const char **error_r);
+void store_close(struct store **st);
+
+/* Schema version this binary writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+/* Changes when any connection (this process or another) commits. */
+int store_data_version(struct store *st, uint64_t *version_r);
+
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+int store_rollback(struct store *st);
+
+/* Online backup to a new file (SQLite backup API). */
+int store_backup(struct store *st, const char *dest_path);
+
+/* ---- settings (key/value, for small config the CLI/web change) ---- */
+
+/* Keys used: "user", "password" (hash), "trash_days", "junk_days",
+ * "setup_token". *value_r NULL-able result; NOTFOUND when unset. */
+int store_setting_get(struct store *st, const char *key, char **value_r);
+int store_setting_set(struct store *st, const char *key, const char *value);
+int store_setting_del(struct store *st, const char *key);
+
+/* ---- identity (db/store_auth.c; scrypt hashes via OpenSSL) ---- */
+
+/* Sets the one login name (init). */
+int store_user_set(struct store *st, const char *name);
+int store_user_get(struct store *st, char **name_r);
+/* Hashes and stores the main password. */
+int store_password_set(struct store *st, const char *password);
+int store_password_is_set(struct store *st);
+/*
+ * Checks a login. Returns 0 when user matches and the password is the main
+ * password or a device password; *device_r (may be NULL) gets the device's
+ * name or NULL for the main password. Updates the device's last_used.
+ * Returns -STORE_ERR_NOTFOUND when the login fails.
+ */
+int store_auth_check(struct store *st, const char *user, const char *password,
+		     char **device_r);
+
+struct store_device {
+	char *name;
+	int64_t created;   /* unix time */
+	int64_t last_used; /* unix time, 0 = never */
+};
+/* Makes a device with a fresh random password (returned once, caller frees). */
+int store_device_add(struct store *st, const char *name, char **password_r);
+int store_device_remove(struct store *st, const char *name);
+int store_device_list(struct store *st, struct store_device **list_r,
+		      size_t *n_r);
+void store_device_list_free(struct store_device *list, size_t n);
+
+/* ---- folders ---- */
+
+enum store_special {
+	STORE_SPECIAL_NONE = 0,
+	STORE_SPECIAL_SENT,
+	STORE_SPECIAL_DRAFTS,
+	STORE_SPECIAL_TRASH,
+	STORE_SPECIAL_JUNK,
+	STORE_SPECIAL_ARCHIVE,
+};
+/* "\\Sent" ...; NULL for NONE. */
+const char *store_special_name(enum store_special sp);
+
+struct store_folder {
+	int64_t id;
+	char *name;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	enum store_special special;
+	int subscribed;
+	int noselect; /* a parent kept only for its children */
+};
+
+/* All folders, sorted by name (INBOX first). */
+int store_folder_list(struct store *st, struct store_folder **list_r,
+		      size_t *n_r);
+void store_folder_list_free(struct store_folder *list, size_t n);
+void store_folder_clear(struct store_folder *f);
+int store_folder_get(struct store *st, const char *name,
+		     struct store_folder *f_r);
+int store_folder_get_by_id(struct store *st, int64_t id,
+			   struct store_folder *f_r);
+/*
+ * Creates a folder (and any missing parents, as plain folders). EXISTS if
+ * it exists (and is selectable); INVALID for an empty name, empty
+ * component, or a name over FOLDER_NAME_MAX / FOLDER_DEPTH_MAX.
+ */
+int store_folder_create(struct store *st, const char *name,
+			enum store_special special, int64_t *id_r);
+/*
+ * Deletes a folder and its messages. INBOX: NOPERM. A folder with
+ * children becomes \Noselect (its messages go) rather than vanishing,
+ * as RFC 3501 says; deleting a \Noselect folder with children:
+ * HASCHILDREN.
+ */
+int store_folder_delete(struct store *st, const char *name);
+/*
+ * Renames a folder and every folder below it. Renaming INBOX moves its
+ * messages to the new folder and leaves INBOX empty (RFC 3501). The new
+ * folder gets a new UIDVALIDITY.
+ */
+int store_folder_rename(struct store *st, const char *from, const char *to);
+int store_folder_subscribe(struct store *st, const char *name, int on);
+/* Subscribed names, including ones without a folder (RFC 3501 LSUB). */
+int store_subscriptions(struct store *st, char ***names_r, size_t *n_r);
+
+struct store_folder_status {
+	uint32_t messages;
+	uint32_t recent; /* UIDs >= the folder's first-recent mark */
+	uint32_t unseen;
+	uint32_t deleted;
+	uint32_t uidnext;
+	uint32_t uidvalidity;
+	uint64_t highestmodseq;
+	uint64_t size; /* sum of RFC822.SIZE */
+};
+int store_folder_status(struct store *st, int64_t folder_id,
+			struct store_folder_status *s_r);
+/*
+ * For SELECT (not EXAMINE): returns the first UID that is \Recent for this
+ * session and moves the folder's mark to UIDNEXT so no later session sees
+ * them as recent.
+ */
+int store_folder_claim_recent(struct store *st, int64_t folder_id,
+			      uint32_t *first_recent_r);
+/* Keywords ever used in the folder (for FLAGS / PERMANENTFLAGS). */
+int store_folder_keywords(struct store *st, int64_t folder_id,
+			  char ***kw_r, size_t *n_r);
+void store_strv_free(char **v, size_t n);
+
+/* ---- messages ---- */
+
+struct store_uid_range {
+	uint32_t lo, hi; /* inclusive; hi may be UINT32_MAX for '*' */
+};
+
+/* The sorted UIDs of a folder with the modseq the list corresponds to. */
+int store_folder_uids(struct store *st, int64_t folder_id, uint32_t **uids_r,
+		      size_t *n_r, uint64_t *modseq_r);
+
+/* What store_msg_iter loads beyond uid/flags/keywords/modseq. */
+#define STORE_WANT_BASIC 0x00u	      /* uid, flags, keywords, modseq */
+#define STORE_WANT_META 0x01u	      /* internaldate, size, blob_id, header_len */
+#define STORE_WANT_ENVELOPE 0x02u
+#define STORE_WANT_BODYSTRUCTURE 0x04u /* and body */
+#define STORE_WANT_PARTMAP 0x08u
+#define STORE_WANT_SEARCH_HDR 0x10u
+#define STORE_WANT_SEARCH_TEXT 0x20u
+
+struct store_msg {
+	uint32_t uid;
+	uint32_t flags;	      /* STORE_FLAG_* */
+	const char *keywords; /* space-separated, "" when none */
+	uint64_t modseq;
+	/* STORE_WANT_META */
+	int64_t internaldate; /* unix time */
+	int internaldate_tz;  /* minutes east of UTC */
+	uint64_t size;
+	int64_t blob_id;
+	uint64_t header_len; /* top-level header incl. the blank line */
+	int64_t date_sent;   /* Date: header, unix time, -1 if none */
+	/* STORE_WANT_ENVELOPE / BODYSTRUCTURE (IMAP syntax, ready to send) */
+	const char *envelope;
+	const char *bodystructure;
+	const char *body;
+	/* STORE_WANT_PARTMAP (db/mime.h mime_partmap_find) */
+	const unsigned char *partmap;
+	size_t partmap_len;
+	/* STORE_WANT_SEARCH_HDR: unfolded, decoded "Name: value\n" lines */
+	const char *search_hdr;
+	size_t search_hdr_len;
+	/* STORE_WANT_SEARCH_TEXT: decoded text of the text parts, UTF-8 */
+	const char *search_text;
+	size_t search_text_len;
+};
+
+/*
+ * Calls cb for each message of the folder whose UID falls in one of the
+ * ranges (sorted ascending, non-overlapping; NULL/0 = all), in UID order.
+ * The pointers in *m are valid only during the callback. cb returns 0 to go
+ * on, or anything else to stop (store_msg_iter then returns that value).
+ */
+typedef int (*store_msg_cb)(const struct store_msg *m, void *ctx);
+int store_msg_iter(struct store *st, int64_t folder_id,
+		   const struct store_uid_range *ranges, size_t nranges,
+		   unsigned want, store_msg_cb cb, void *ctx);
+
+/* Reads len bytes at off of a raw message (clipped at its end). */
+int store_blob_read(struct store *st, int64_t blob_id, uint64_t off,
+		    uint64_t len, char *dst, uint64_t *got_r);
+
+struct store_append {
+	const char *raw; /* the message, byte-exact */
+	size_t len;
+	uint32_t flags;
+	const char *keywords; /* space-separated or NULL */
+	int64_t internaldate; /* 0 = now */
+	int internaldate_tz;
+};
+/*
+ * Parses (msg_derive) and stores one message. *uid_r and *uidvalidity_r
+ * (either may be NULL) get what it was stored as (UIDPLUS APPENDUID).
+ */
+int store_msg_append(struct store *st, int64_t folder_id,
+		     const struct store_append *a, uint32_t *uid_r,
+		     uint32_t *uidvalidity_r);
+
+enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_DEL };
+/* Called for each message whose flags changed, after the change. */
+typedef void (*store_flag_cb)(uint32_t uid, uint32_t flags,
+			      const char *keywords, uint64_t modseq, void *ctx);
+/*
+ * Changes flags of messages in the ranges. unchangedsince (CONDSTORE;
+ * 0 = none): messages whose modseq is above it are not changed and their
+ * UIDs go to *failed_r (malloc'd, may be NULL when none).
+ */
+int store_msg_set_flags(struct store *st, int64_t folder_id,
+			const struct store_uid_range *ranges, size_t nranges,
+			enum store_flag_op op, uint32_t flags,
+			const char *keywords, uint64_t unchangedsince,
+			store_flag_cb cb, void *ctx, uint32_t **failed_r,
+			size_t *nfailed_r);
+
+/*
+ * Copies (or moves) the messages in the ranges to dst. *src_uids_r and
+ * *dst_uids_r (malloc'd, same length *n_r) pair old and new UIDs, for
+ * COPYUID. A move expunges the sources in the same transaction.
+ */
+int store_msg_copy(struct store *st, int64_t src_folder,
+		   const struct store_uid_range *ranges, size_t nranges,
+		   int64_t dst_folder, int move, uint32_t **src_uids_r,
+		   uint32_t **dst_uids_r, size_t *n_r,
+		   uint32_t *dst_uidvalidity_r);
+
+/*
+ * Expunges messages flagged \Deleted (limited to the ranges when given,
+ * for UID EXPUNGE). *uids_r (malloc'd, ascending) lists what went.
+ */
+int store_msg_expunge(struct store *st, int64_t folder_id,
+		      const struct store_uid_range *ranges, size_t nranges,
+		      uint32_t **uids_r, size_t *n_r);
+
+/* Expunges messages whose INTERNALDATE is before cutoff (retention). */
+int store_msg_expunge_older(struct store *st, int64_t folder_id,
+			    int64_t cutoff, size_t *n_r);
+
+/* ---- changes (for other sessions and processes; QRESYNC) ---- */
+
+struct store_change {
+	uint32_t uid;
+	uint32_t flags;
+	char *keywords;
+	uint64_t modseq;
+};
+/* Messages (present now) whose modseq > since, ascending by UID. */
+int store_changes_since(struct store *st, int64_t folder_id, uint64_t since,
+			struct store_change **ch_r, size_t *n_r);
+void store_changes_free(struct store_change *ch, size_t n);
+/* UIDs expunged with modseq > since, ascending. */
+int store_expunged_since(struct store *st, int64_t folder_id, uint64_t since,
+			 uint32_t **uids_r, size_t *n_r);
+
+/* ---- import bookkeeping (re-run without duplicates) ---- */
+
+/* 1 when this digest was already imported into the folder, else 0. */
+int store_import_seen(struct store *st, int64_t folder_id,
+		      const unsigned char digest[32]);
+int store_import_mark(struct store *st, int64_t folder_id,
+		      const unsigned char digest[32]);
+
+/* ---- totals for status ---- */
+int store_file_size(struct store *st, uint64_t *bytes_r);
+
+#endif

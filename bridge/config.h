@@ -43,5 +43,10 @@ int config_load(struct pb_config *cfg, const char *path, char **error_r);
  */
 int config_resolve(struct pb_config *cfg, const char *data_opt,
 		   char **error_r);
+/*
+ * The commented default popbridge.conf that `init` writes into a new data
+ * directory (static text; every key commented out at its default).
+ */
+const char *config_default_text(void);
 
 #endif

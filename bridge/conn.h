@@ -86,4 +86,30 @@ const char *conn_peer(const struct conn *c);
 int conn_peer_is_loopback(const struct conn *c);
 const char *conn_error(const struct conn *c);
 
+/*
+ * Behaviour details (conn.c), added by the network layer:
+ * - No public call above calls back synchronously or touches the socket:
+ *   work asked outside a callback runs from the loop right after (a 0 ms
+ *   timer), work asked inside one runs when the callback returns.
+ * - Reading also pauses by itself while conn_out_pending() is above
+ *   IMAP_OUT_HIGH_WATER, until the DRAINED at IMAP_OUT_LOW_WATER.
+ * - Reading pauses while conn_in() holds in_cap bytes. It resumes when a
+ *   callback returns; a session that consumes input outside a callback
+ *   (e.g. from its own timer) calls conn_resume_read() (or conn_write()).
+ * - CLOSED after the peer's EOF comes once our queued output is sent (a
+ *   half-closed client still gets its replies), or at once if a write
+ *   then fails. ERROR is a reset or a TLS failure. After either, the conn
+ *   is out of the loop and conn_write() is a no-op.
+ * - conn_close_after_flush: reading stops at once; CLOSED once flushed, or
+ *   after CONN_FLUSH_TIMEOUT_SECS (conn_error() "flush timed out").
+ * - TIMEOUT repeats every timeout period while ignored. Any bytes from the
+ *   peer restart it, TLS handshake records included.
+ * - conn_is_tls() is 1 from conn_new(tls) / a successful conn_starttls()
+ *   on; conn_tls_info() is non-NULL once the handshake is done.
+ * - conn_error() is NULL when there was no error.
+ * - conn_new() returns NULL (and closes fd) only when the fd cannot be
+ *   added to the loop.
+ * - Writes never raise SIGPIPE (MSG_NOSIGNAL, and the TLS BIO of tls.c).
+ */
+
 #endif

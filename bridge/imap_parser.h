@@ -94,7 +94,7 @@ int imap_reader_toobig(struct imap_reader *r);
 
 /*
  * Raw line mode for AUTHENTICATE responses and IDLE's "DONE": takes one
- * line (without CRLF) off in. Returns 1 with *line_r/*len_r (valid until
+ * line (without CRLF) off in. Returns 1 with *line_r, *len_r (valid until
  * the next call), 0 when no full line is buffered, -1 when the line is
  * over line_max.
  */

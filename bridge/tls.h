@@ -6,6 +6,8 @@
 #ifndef PB_TLS_H
 #define PB_TLS_H
 
+#include <stdint.h>
+
 typedef struct ssl_ctx_st SSL_CTX;
 
 /* NULL and *error_r set (static or thread-local text) on failure. */
@@ -19,5 +21,25 @@ void tls_ctx_free(SSL_CTX **ctx);
  */
 int tls_make_self_signed(const char *cert_path, const char *key_path,
 			 const char *hostname, const char **error_r);
+
+/*
+ * The socket as the TLS layer of a conn sees it. tls_ssl_new's BIO reads
+ * and writes fd with recv/send(MSG_NOSIGNAL), so a peer that went away
+ * gives EPIPE and never SIGPIPE; it adds the bytes received to rx and
+ * keeps the errno of a failed socket call in err (0 otherwise: EOF).
+ */
+struct tls_sock {
+	int fd;
+	int err;
+	uint64_t rx;
+};
+
+/*
+ * A server-side SSL (accept state) on a connected non-blocking socket,
+ * with partial writes, moving write buffers, released idle buffers and
+ * unexpected EOF taken as a close. sock must outlive the SSL. NULL on OOM.
+ */
+typedef struct ssl_st SSL;
+SSL *tls_ssl_new(SSL_CTX *ctx, struct tls_sock *sock);
 
 #endif

@@ -56,4 +56,63 @@
 /* Config file: one line. */
 #define CONFIG_MAX_LINE 4096
 
+/* ---- command line: config file, CLI commands, mbox/Maildir import ---- */
+/* Config file: whole file, in bytes. */
+#define CONFIG_MAX_SIZE (1024 * 1024)
+/* Config file: host:port entries in one listen list. */
+#define CONFIG_MAX_LISTEN 16
+/* Config file: bounds of [poller] max_message_size. */
+#define CONFIG_MESSAGE_SIZE_MIN 1024LL
+#define CONFIG_MESSAGE_SIZE_MAX (1024LL * 1024 * 1024)
+/* A password read from a --password-file or a terminal, in bytes. */
+#define CLI_PASSWORD_MAX 1024
+/* The login name and a device name, in bytes. */
+#define CLI_USER_NAME_MAX 64
+#define CLI_DEVICE_NAME_MAX 64
+/* Retention: most days for trash-days / junk-days (100 years). */
+#define RETENTION_DAYS_MAX 36500
+/* Retention: days when unset (PRODUCT.md: 30). */
+#define RETENTION_DAYS_DEFAULT 30
+/* Import: messages and bytes per transaction. */
+#define IMPORT_BATCH_MSGS 500
+#define IMPORT_BATCH_BYTES (64 * 1024 * 1024)
+/* Import: files listed from one Maildir (cur/ and new/ together). */
+#define MAILDIR_MAX_FILES 5000000
+
+/* ---- IMAP command reader and sequence sets (bridge/imap_parser.c,
+ * bridge/imap_seqset.c) ---- */
+/* Literal bytes one APPEND may carry in all (MULTIAPPEND, RFC 3502), as a
+ * multiple of the literal cap (so 16 KiB before login, 256 MiB after). */
+#define IMAP_APPEND_LITERALS_FACTOR 4
+/* Literal bytes of one command kept in memory; past this every literal is
+ * spooled to a file, however small. */
+#define IMAP_LITERAL_HEAP_MAX (1024 * 1024)
+/* Ranges in one sequence set ("1,3,5:7" has three). */
+#define IMAP_MAX_SEQ_RANGES 100000
+
+/* ---- store (db/store*.c) ---- */
+/* Folders in the store, and subscribed names (CREATE past it: LIMIT). */
+#define STORE_FOLDERS_MAX 4096
+/* Largest message the store keeps (the IMAP and POP3 caps are lower). */
+#define STORE_MESSAGE_MAX (1024LL * 1024 * 1024)
+/* A setting's key or value, in bytes. */
+#define STORE_SETTING_MAX (64 * 1024)
+/* The login name, a device name and a password, in bytes (at least the
+ * CLI_* caps above). */
+#define STORE_USER_MAX 256
+#define STORE_DEVICE_NAME_MAX 64
+#define STORE_PASSWORD_MAX 1024
+/* Devices with their own IMAP password. */
+#define STORE_DEVICES_MAX 32
+
+/* ---- bridge network layer (conn.c) ---- */
+/* Seconds conn_close_after_flush waits for the peer to take our output. */
+#define CONN_FLUSH_TIMEOUT_SECS 30
+
+/* ---- MIME parsing (db/mime.c, db/msg_derive.c) ---- */
+/* Parameters kept from one Content-Type or Content-Disposition field. */
+#define MIME_MAX_PARAMS 256
+/* RFC 2231 continuation sections kept per parameter (name*0 .. name*N). */
+#define MIME_MAX_PARAM_SECTIONS 100
+
 #endif

@@ -1,0 +1,281 @@
+/*
+ * bridge/serve.c: `popbridge serve`: opens the store, loads TLS, binds the
+ * IMAP listeners (plain with STARTTLS, and implicit TLS), and runs the one
+ * event loop: accepting connections (up to MAX_CONNECTIONS), signals through
+ * a signalfd (TERM/INT stop, HUP reloads the TLS certificate), the
+ * data_version check for other processes' commits (notify.c) and the hourly
+ * Trash/Junk retention.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "../common/limits.h"
+#include "../common/log.h"
+#include "../common/xalloc.h"
+#include "../db/store.h"
+#include "auth_throttle.h"
+#include "config.h"
+#include "ev.h"
+#include "imap_server.h"
+#include "imap_session.h"
+#include "net.h"
+#include "retention.h"
+#include "tls.h"
+
+#define MAX_LISTENERS 16
+#define RETENTION_INTERVAL_MS (60ull * 60 * 1000)
+
+struct listener {
+	int fd;
+	int tls;
+};
+
+struct serve {
+	struct imap_server srv;
+	struct listener l[MAX_LISTENERS];
+	size_t nl;
+	int sigfd;
+	uint64_t retention_timer;
+	const struct pb_config *cfg;
+};
+
+static void
+accept_cb(int fd, unsigned events, void *arg)
+{
+	struct serve *sv = arg;
+	size_t i;
+	int tls = 0;
+
+	(void)events;
+	for (i = 0; i < sv->nl; i++)
+		if (sv->l[i].fd == fd)
+			tls = sv->l[i].tls;
+	for (;;) {
+		char addr[128];
+		int loop = 0;
+		int cfd = net_accept(fd, addr, sizeof addr, &loop);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		if (sv->srv.nsessions >= MAX_CONNECTIONS) {
+			static const char bye[] =
+				"* BYE Too many connections, try later\r\n";
+			ssize_t w = write(cfd, bye, sizeof bye - 1);
+			(void)w;
+			close(cfd);
+			log_warnx("imap refused peer=%s reason=max_connections",
+				  addr);
+			continue;
+		}
+		if (tls && sv->srv.tls == NULL) {
+			close(cfd);
+			continue;
+		}
+		imap_session_new(&sv->srv, cfd, addr, loop, tls);
+	}
+}
+
+static void
+reload_tls(struct serve *sv)
+{
+	const char *err = NULL;
+	SSL_CTX *ctx = tls_server_ctx_new(sv->cfg->tls_cert, sv->cfg->tls_key,
+					  &err);
+	if (ctx == NULL) {
+		log_warnx("tls reload failed, keeping the old certificate: %s",
+			  err ? err : "?");
+		return;
+	}
+	tls_ctx_free(&sv->srv.tls);
+	sv->srv.tls = ctx;
+	log_info("tls certificate reloaded cert=%s", sv->cfg->tls_cert);
+}
+
+static void
+signal_cb(int fd, unsigned events, void *arg)
+{
+	struct serve *sv = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload_tls(sv);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("stopping on signal %u", si.ssi_signo);
+			ev_stop(sv->srv.loop);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+retention_cb(void *arg)
+{
+	struct serve *sv = arg;
+	size_t n = 0;
+
+	sv->retention_timer = ev_timer_add(sv->srv.loop, RETENTION_INTERVAL_MS,
+					   retention_cb, sv);
+	if (retention_run(sv->srv.st, (int64_t)time(NULL), &n) == 0 && n) {
+		struct imap_session *s, *next;
+		log_info("retention expunged=%zu", n);
+		for (s = sv->srv.sessions; s; s = next) {
+			next = s->next;
+			if (s->view)
+				imap_session_folder_changed(s,
+							    s->view->folder_id);
+		}
+	}
+}
+
+static int
+add_listeners(struct serve *sv, const char *spec, int tls)
+{
+	int fds[MAX_LISTENERS];
+	const char *err = NULL;
+	int n, i;
+
+	if (spec == NULL || *spec == '\0')
+		return 0;
+	n = net_listen(spec, fds, MAX_LISTENERS - sv->nl, &err);
+	if (n < 0) {
+		log_error("%s", err ? err : "cannot listen");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		sv->l[sv->nl].fd = fds[i];
+		sv->l[sv->nl].tls = tls;
+		sv->nl++;
+		ev_fd_set(sv->srv.loop, fds[i], EV_READ, accept_cb, sv);
+	}
+	log_info("imap listening on %s%s", spec, tls ? " (TLS)" : "");
+	return 0;
+}
+
+static void
+log_setup_hint(struct serve *sv)
+{
+	char *token = NULL;
+
+	if (store_password_is_set(sv->srv.st))
+		return;
+	store_setting_get(sv->srv.st, "setup_token", &token);
+	log_warnx("no password is set yet: run `popbridge passwd --data %s` "
+		  "to set it%s%s",
+		  sv->cfg->data_dir, token ? "; setup token: " : "",
+		  token ? token : "");
+	free(token);
+}
+
+int
+serve_run(const struct pb_config *cfg)
+{
+	struct serve sv;
+	const char *err = NULL;
+	char *dbpath;
+	sigset_t mask;
+	size_t i;
+	int rc = 1;
+
+	memset(&sv, 0, sizeof sv);
+	sv.cfg = cfg;
+	sv.sigfd = -1;
+	signal(SIGPIPE, SIG_IGN);
+	dbpath = xasprintf("%s/popbridge.db", cfg->data_dir);
+	if (access(dbpath, F_OK) != 0) {
+		log_error("no store at %s: run `popbridge init --data %s "
+			  "--user NAME` first",
+			  dbpath, cfg->data_dir);
+		free(dbpath);
+		return 1;
+	}
+	if (store_open(dbpath, 0, &sv.srv.st, &err) < 0) {
+		log_error("cannot open store %s: %s", dbpath, err ? err : "?");
+		free(dbpath);
+		return 1;
+	}
+	free(dbpath);
+	sv.srv.cfg = cfg;
+	sv.srv.loop = ev_loop_new();
+	sv.srv.throttle = auth_throttle_new();
+	sv.srv.spool_dir = xasprintf("%s/tmp", cfg->data_dir);
+	if (mkdir(sv.srv.spool_dir, 0700) < 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s", sv.srv.spool_dir,
+			  strerror(errno));
+		goto out;
+	}
+	sv.srv.tls = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, &err);
+	if (sv.srv.tls == NULL) {
+		if (cfg->imap_listen_tls && *cfg->imap_listen_tls) {
+			log_error("cannot load TLS certificate %s: %s",
+				  cfg->tls_cert, err ? err : "?");
+			goto out;
+		}
+		log_warnx("no TLS (%s): STARTTLS is not offered",
+			  err ? err : "?");
+	}
+	if (add_listeners(&sv, cfg->imap_listen, 0) < 0 ||
+	    add_listeners(&sv, cfg->imap_listen_tls, 1) < 0)
+		goto out;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sv.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sv.sigfd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	ev_fd_set(sv.srv.loop, sv.sigfd, EV_READ, signal_cb, &sv);
+	notify_start(&sv.srv);
+	sv.retention_timer = ev_timer_add(sv.srv.loop, 1000, retention_cb, &sv);
+	log_setup_hint(&sv);
+	log_info("popbridge serving data=%s", cfg->data_dir);
+	if (ev_run(sv.srv.loop) < 0)
+		log_error("event loop failed: %s", strerror(errno));
+	else
+		rc = 0;
+out:
+	while (sv.srv.sessions) {
+		struct imap_session *s = sv.srv.sessions;
+		imap_session_free(&s);
+	}
+	for (i = 0; i < sv.nl; i++) {
+		ev_fd_del(sv.srv.loop, sv.l[i].fd);
+		close(sv.l[i].fd);
+	}
+	if (sv.sigfd >= 0) {
+		ev_fd_del(sv.srv.loop, sv.sigfd);
+		close(sv.sigfd);
+	}
+	if (sv.srv.poll_timer)
+		notify_stop(&sv.srv);
+	if (sv.retention_timer)
+		ev_timer_del(sv.srv.loop, sv.retention_timer);
+	tls_ctx_free(&sv.srv.tls);
+	auth_throttle_free(&sv.srv.throttle);
+	ev_loop_free(&sv.srv.loop);
+	store_close(&sv.srv.st);
+	free(sv.srv.spool_dir);
+	return rc;
+}

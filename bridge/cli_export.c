@@ -53,6 +53,38 @@ export_write_cb(const void *p, size_t n, void *ctx)
 	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
+/*
+ * Writes p[0..n) with each CRLF as LF. A CR at the end of a chunk waits in
+ * *cr_pending for the next byte.
+ */
+static int
+write_lf(struct mbox_writer *w, const char *p, size_t n, int *cr_pending)
+{
+	size_t i, start = 0;
+
+	if (*cr_pending) {
+		*cr_pending = 0;
+		if ((n == 0 || p[0] != '\n') && mbox_writer_data(w, "\r", 1) < 0)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] != '\r')
+			continue;
+		if (i + 1 == n) {
+			if (mbox_writer_data(w, p + start, i - start) < 0)
+				return -1;
+			*cr_pending = 1;
+			return 0;
+		}
+		if (p[i + 1] == '\n') {
+			if (mbox_writer_data(w, p + start, i - start) < 0)
+				return -1;
+			start = i + 1;
+		}
+	}
+	return mbox_writer_data(w, p + start, n - start);
+}
+
 int
 cli_export(struct cli_ctx *c, int argc, char **argv)
 {
@@ -101,6 +133,8 @@ cli_export(struct cli_ctx *c, int argc, char **argv)
 		const struct export_item *it = &list.v[i];
 		uint64_t off = 0;
 
+		int cr_pending = 0;
+
 		if (mbox_writer_begin(&w, it->internaldate) < 0)
 			goto write_error;
 		while (off < it->size) {
@@ -113,10 +147,13 @@ cli_export(struct cli_ctx *c, int argc, char **argv)
 			}
 			if (got == 0)
 				break;
-			if (mbox_writer_data(&w, chunk, (size_t)got) < 0)
-				goto write_error;
 			off += got;
+			/* mbox holds LF lines: CRLF -> LF (import undoes it). */
+			if (write_lf(&w, chunk, (size_t)got, &cr_pending) < 0)
+				goto write_error;
 		}
+		if (cr_pending && mbox_writer_data(&w, "\r", 1) < 0)
+			goto write_error;
 		if (mbox_writer_end(&w) < 0)
 			goto write_error;
 		total += off;

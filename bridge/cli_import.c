@@ -141,10 +141,36 @@ is_blank(const char *p, size_t len)
 	return 1;
 }
 
+/*
+ * A copy of raw with every bare LF turned into CRLF, or NULL when raw has
+ * none (then *len_r is len).
+ */
+static char *
+lf_to_crlf(const char *raw, size_t len, size_t *len_r)
+{
+	size_t i, bare = 0, o = 0;
+	char *out;
+
+	*len_r = len;
+	for (i = 0; i < len; i++)
+		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+			bare++;
+	if (bare == 0)
+		return NULL;
+	out = xmalloc(len + bare);
+	for (i = 0; i < len; i++) {
+		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+			out[o++] = '\r';
+		out[o++] = raw[i];
+	}
+	*len_r = o;
+	return out;
+}
+
 /* One message; 0 or an exit status (error printed, batch rolled back). */
 static int
-import_one(struct import *im, const char *raw, size_t len, uint32_t flags,
-           int64_t date, int tz)
+import_one_crlf(struct import *im, const char *raw, size_t len,
+		uint32_t flags, int64_t date, int tz)
 {
 	struct store *st = im->c->st;
 	unsigned char md[32];
@@ -211,6 +237,22 @@ import_one(struct import *im, const char *raw, size_t len, uint32_t flags,
 	}
 	progress(im, 0);
 	return 0;
+}
+
+/*
+ * IMAP serves CRLF lines (RFC 3501 2.2); mbox and Maildir files hold LF
+ * ones. Messages are stored, and their import digest taken, in the CRLF
+ * form, so the same message from an LF or a CRLF file is recognised.
+ */
+static int
+import_one(struct import *im, const char *raw, size_t len, uint32_t flags,
+	   int64_t date, int tz)
+{
+	size_t n;
+	char *crlf = lf_to_crlf(raw, len, &n);
+	int rc = import_one_crlf(im, crlf ? crlf : raw, n, flags, date, tz);
+	free(crlf);
+	return rc;
 }
 
 static int

@@ -462,11 +462,14 @@ cmd_status(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	if (name == NULL)
 		return CMD_DONE;
 	r = store_folder_get(s->srv->st, name, &f);
-	if (r == 0 && f.noselect)
-		r = -STORE_ERR_NOTFOUND;
+	if (r == 0 && f.noselect) {
+		store_folder_clear(&f);
+		free(name);
+		return imap_tagged(s, "NO",
+				   "[NONEXISTENT] STATUS failed: the folder "
+				   "only holds other folders");
+	}
 	if (r < 0) {
-		if (r == 0)
-			store_folder_clear(&f);
 		free(name);
 		return imap_reply_store_error(s, r, "STATUS");
 	}

@@ -142,6 +142,49 @@ list_one(struct imap_session *s, const struct list_opts *o,
 	}
 }
 
+/*
+ * RFC 3501 6.3.9: with "%", a subscribed child whose parent is not
+ * subscribed shows the parent (matched by the pattern) as \Noselect.
+ */
+static void
+lsub_parents(struct imap_session *s, const struct list_opts *o,
+	     const struct store_folder *fl, size_t nf, char **subs,
+	     size_t nsubs, char **pats, size_t npat, struct buf *b)
+{
+	char **done = NULL;
+	size_t ndone = 0, i, p;
+
+	for (i = 0; i < nsubs; i++) {
+		const char *slash = subs[i];
+		while ((slash = strchr(slash, '/')) != NULL) {
+			char *parent = xmemdup0(subs[i],
+						(size_t)(slash - subs[i]));
+			int m = 0;
+			slash++;
+			for (p = 0; p < npat; p++)
+				if (name_match(pats[p], parent) &&
+				    !name_match(pats[p], subs[i]))
+					m = 1;
+			if (!m || in_strv(subs, nsubs, parent) ||
+			    in_strv(done, ndone, parent)) {
+				free(parent);
+				continue;
+			}
+			buf_reset(b);
+			buf_addstr(b, "* LSUB (\\Noselect) \"/\" ");
+			imap_session_folder_out(s, b, parent);
+			buf_addstr(b, "\r\n");
+			imap_send_raw(s, b->data, b->len);
+			done = xreallocarray(done, ndone + 1, sizeof *done);
+			done[ndone++] = parent;
+		}
+	}
+	(void)o;
+	(void)fl;
+	(void)nf;
+	store_strv_free(done, ndone);
+}
+
 static int
 parse_opts(struct imap_session *s, const struct imap_arg *a, int ret,
 	   struct list_opts *o)
@@ -274,6 +317,9 @@ do_list(struct imap_session *s, const struct imap_arg *args, size_t nargs,
 				continue;
 			list_one(s, &o, fl, nf, f, subs[i], 1, f == NULL, &b);
 		}
+		if (lsub)
+			lsub_parents(s, &o, fl, nf, subs, nsubs, pats, npat,
+				     &b);
 	} else {
 		for (i = 0; i < nf; i++) {
 			int m = 0;

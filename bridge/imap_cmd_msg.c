@@ -259,7 +259,7 @@ cmd_store(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	}
 	if (s->view->nown)
 		notify_folder_changed(s->srv, s, s->view->folder_id);
-	if (!silent || unchangedsince) {
+	if ((!silent || unchangedsince) && set.n) {
 		struct store_out o;
 		o.s = s;
 		o.uid = s->cmd_uid;

@@ -14,6 +14,7 @@
 #include "../common/limits.h"
 #include "../common/str.h"
 #include "../common/xalloc.h"
+#include "../db/msg_envelope.h"
 #include "imap_cmd.h"
 #include "imap_seqset.h"
 #include "imap_server.h"
@@ -238,6 +239,8 @@ parse_key(struct sprog *p, const struct imap_arg *args, size_t nargs,
 			if (k == NULL || get_date(p, args, nargs, i, &k->num) < 0)
 				return NULL;
 			p->want |= STORE_WANT_META;
+			if (k->kind >= SK_SENTBEFORE)
+				p->want |= STORE_WANT_SEARCH_HDR;
 			return k;
 		}
 	}
@@ -416,6 +419,34 @@ header_match(const struct store_msg *m, const char *field, size_t flen,
 }
 
 /* Day number of a unix time in the zone of tz minutes. */
+static int64_t day_of(int64_t t, int tz);
+
+/*
+ * The day the Date: header names, in its own zone (RFC 3501: "disregarding
+ * time and timezone"); -1 when there is none.
+ */
+static int64_t
+sent_day(const struct store_msg *m)
+{
+	const char *p = m->search_hdr, *end;
+
+	if (p == NULL)
+		return -1;
+	end = p + m->search_hdr_len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if (le - p > 5 && str_ncasecmp_ascii(p, "Date:", 5) == 0) {
+			int tz = 0;
+			int64_t t = msg_date_parse_tz(p + 5, (size_t)(le - p - 5),
+						      &tz);
+			return t < 0 ? -1 : day_of(t, tz);
+		}
+		p = le + 1;
+	}
+	return -1;
+}
+
 static int64_t
 day_of(int64_t t, int tz)
 {
@@ -427,6 +458,7 @@ static int
 eval(struct sres *r, const struct skey *k, const struct store_msg *m)
 {
 	const struct imap_view *v = r->p->s->view;
+	int64_t d;
 	size_t i;
 
 	switch (k->kind) {
@@ -475,14 +507,14 @@ eval(struct sres *r, const struct skey *k, const struct store_msg *m)
 		return day_of(m->internaldate, m->internaldate_tz) >=
 		       k->num / 86400;
 	case SK_SENTBEFORE:
-		return m->date_sent >= 0 &&
-		       day_of(m->date_sent, 0) < k->num / 86400;
+		d = sent_day(m);
+		return d >= 0 && d < k->num / 86400;
 	case SK_SENTON:
-		return m->date_sent >= 0 &&
-		       day_of(m->date_sent, 0) == k->num / 86400;
+		d = sent_day(m);
+		return d >= 0 && d == k->num / 86400;
 	case SK_SENTSINCE:
-		return m->date_sent >= 0 &&
-		       day_of(m->date_sent, 0) >= k->num / 86400;
+		d = sent_day(m);
+		return d >= 0 && d >= k->num / 86400;
 	case SK_LARGER:
 		return m->size > (uint64_t)k->num;
 	case SK_SMALLER:
@@ -616,8 +648,11 @@ cmd_search(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		}
 		i += 2;
 	}
-	if (s->rev2)
+	if (s->rev2 && !esearch) {
+		/* RFC 9051: no RETURN means RETURN (ALL), as ESEARCH. */
 		esearch = 1;
+		ret_all = 1;
+	}
 	root = parse_keys(&p, args + i, nargs - i, 0);
 	if (root == NULL) {
 		const char *e = p.error ? p.error : "Invalid search";
@@ -636,14 +671,26 @@ cmd_search(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		return imap_reply_store_error(s, rc, "SEARCH");
 	}
 	if (ret_save) {
+		/* RFC 5182 2.4: SAVE with only MIN and/or MAX saves those. */
+		int only_minmax = (ret_min || ret_max) && !ret_all &&
+				  !ret_count;
 		free(s->view->searchres);
 		s->view->searchres = NULL;
-		if (r.n) {
+		s->view->nsearchres = 0;
+		if (r.n && only_minmax) {
+			s->view->searchres = xcalloc(2, sizeof *r.uids);
+			if (ret_min)
+				s->view->searchres[s->view->nsearchres++] =
+					r.uids[0];
+			if (ret_max && (!ret_min || r.n > 1))
+				s->view->searchres[s->view->nsearchres++] =
+					r.uids[r.n - 1];
+		} else if (r.n) {
 			s->view->searchres = xcalloc(r.n, sizeof *r.uids);
 			memcpy(s->view->searchres, r.uids,
 			       r.n * sizeof *r.uids);
+			s->view->nsearchres = r.n;
 		}
-		s->view->nsearchres = r.n;
 	}
 	{
 		struct buf b;

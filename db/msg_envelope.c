@@ -651,6 +651,13 @@ zone_name(const char *w, size_t n, int *mins_r)
 int64_t
 msg_date_parse(const char *s, size_t len)
 {
+	int tz;
+	return msg_date_parse_tz(s, len, &tz);
+}
+
+int64_t
+msg_date_parse_tz(const char *s, size_t len, int *tz_r)
+{
 	struct date_lex l = {s, len > 256 ? 256 : len, 0};
 	char w[16];
 	int64_t day, year, hh, mm, ss = 0;
@@ -754,6 +761,7 @@ msg_date_parse(const char *s, size_t len)
 		return -1;
 	if (ss == 60)
 		ss = 59;
+	*tz_r = zone;
 	return days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
 	       hh * 3600 + mm * 60 + ss - (int64_t)zone * 60;
 }

@@ -28,5 +28,7 @@ int msg_envelope_write(const char *hdr, size_t len, struct buf *out);
  * seconds or zone), as unix time; -1 when it cannot be read.
  */
 int64_t msg_date_parse(const char *s, size_t len);
+/* Same, also giving the zone as minutes east of UTC (0 when absent). */
+int64_t msg_date_parse_tz(const char *s, size_t len, int *tz_r);
 
 #endif

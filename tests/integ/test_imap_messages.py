@@ -729,8 +729,12 @@ def test_store_flags(raw):
     u, t = raw.cmd("SELECT %s" % quote(name))
     fl = [x for x in u if x.startswith(b"* FLAGS")][0]
     assert b"$Work" in fl and b"Project-X" in fl, fl
+    # "STORE 1:2 FLAGS (...)" above replaced message 1's $Work.
     u, t = raw.cmd("SEARCH KEYWORD $Work")
-    assert search_result(u) == [1]
+    assert search_result(u) == []
+    raw.cmd("STORE 2 +FLAGS ($Work)")
+    u, t = raw.cmd("SEARCH KEYWORD $work")
+    assert search_result(u) == [2]
     raw.ok("UNSELECT")
 
 

@@ -17,8 +17,8 @@ BUILD_PKGS = gcc make pkg-config libssl-dev libsqlite3-dev libmicrohttpd-dev
 TEST_PKGS = clang libclang-rt-14-dev python3 python3-pytest curl isync \
 	neomutt dovecot-imapd dovecot-pop3d openssl sqlite3 procps
 
-PKG_CFLAGS := $(shell pkg-config --cflags openssl sqlite3 libmicrohttpd 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs openssl sqlite3 libmicrohttpd 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags openssl sqlite3 libmicrohttpd 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs openssl sqlite3 libmicrohttpd 2>/dev/null)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wmissing-prototypes \
 	-Wformat=2 -Wno-unused-parameter
@@ -50,7 +50,7 @@ LIBS_A = $(BUILD)/libpbbridge.a $(BUILD)/libpbweb.a $(BUILD)/libpbdb.a \
 
 .SECONDARY:
 
-.PHONY: all deps test-deps run test unit integ test-san fuzz fuzz-build \
+.PHONY: all deps test-deps run test unit integ binaries fuzz fuzz-build \
 	bench clean format
 
 all: deps $(BUILD)/popbridge
@@ -95,20 +95,45 @@ integ: test-deps $(BUILD)/popbridge
 	cd tests/integ && POPBRIDGE=$(CURDIR)/$(BUILD)/popbridge \
 		$(PYTHON) -m pytest -q -p no:cacheprovider .
 
+SAN = SANITIZE=address,undefined BUILD=build-san CC=gcc
+
+# Builds run two jobs at a time; the suites run one after the other (the
+# integration tests time IDLE pushes and must not compete for the CPU).
+# Every runner adds "suite passed failed" to PB_SUMMARY; the last line of
+# make test is the total, "N passed, N failed".
+export PB_SUMMARY = $(CURDIR)/build/test-summary.txt
+
 test: test-deps
-	$(MAKE) unit integ
-	$(MAKE) unit integ SANITIZE=address,undefined BUILD=build-san CC=gcc
-	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@mkdir -p build && rm -f $(PB_SUMMARY)
+	$(MAKE) -j2 binaries
+	-$(MAKE) -k unit integ
+	$(MAKE) -j2 binaries $(SAN)
+	-$(MAKE) -k unit integ $(SAN)
+	$(MAKE) -j2 fuzz-build
+	-$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@sh tests/tools/summary.sh $(PB_SUMMARY)
+
+binaries: $(BUILD)/popbridge $(UNIT_BINS)
 
 FUZZ_BUILD = build-fuzz
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) $(FUZZ_SAN) -MMD -MP
 FUZZ_LIB_SRCS = $(COMMON_SRCS) $(DB_SRCS) $(BRIDGE_SRCS)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
-	@mkdir -p $(FUZZ_BUILD)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS) -lm
+# The library objects are built once (fuzzer-no-link instruments them) and
+# archived; each target links only what it uses.
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libfuzz.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rc $@ $^ && ranlib $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libfuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_BUILD)/libfuzz.a $(PKG_LIBS) -lm
 
 fuzz-build: test-deps $(FUZZ_BINS)
 
@@ -124,4 +149,4 @@ format:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -489,8 +489,46 @@ html_strip(const char *s, size_t len, struct buf *out)
 }
 
 /*
+ * The child of multipart/alternative a whose text is searched: its first
+ * non-empty text/plain child. MIME_NONE when it has none: then every
+ * child is (an HTML-only alternative is indexed, stripped).
+ */
+static uint32_t
+alternative_choice(const struct mime_tree *t, uint32_t a)
+{
+	uint32_t i;
+
+	for (i = t->parts[a].first_child; i != MIME_NONE; i = t->parts[i].next)
+		if (t->parts[i].is_text && !t->parts[i].is_multipart &&
+		    !t->parts[i].is_message && t->parts[i].body_len > 0 &&
+		    str_eqi_cstr(t->parts[i].subtype, "plain"))
+			return i;
+	return MIME_NONE;
+}
+
+/* 0 when part i is an alternative the search text leaves out: below a
+ * multipart/alternative that has a text/plain version, only that one. */
+static int
+search_text_wanted(const struct mime_tree *t, uint32_t i)
+{
+	uint32_t p, pick;
+
+	for (; (p = t->parts[i].parent) != MIME_NONE; i = p) {
+		if (!t->parts[p].is_multipart ||
+		    !str_eqi_cstr(t->parts[p].subtype, "alternative"))
+			continue;
+		pick = alternative_choice(t, p);
+		if (pick != MIME_NONE && pick != i)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Decoded text of the text/ parts, in order, one line break between parts,
- * bounded by out's cap (SEARCH_TEXT_MAX).
+ * bounded by out's cap (SEARCH_TEXT_MAX). Of the versions of a
+ * multipart/alternative only the text/plain one is taken, so the HTML
+ * copy of the same words does not double the index.
  */
 static void
 search_text_build(struct derive_ctx *c, struct buf *out)
@@ -507,7 +545,8 @@ search_text_build(struct derive_ctx *c, struct buf *out)
 		struct str cs = {"", 0};
 
 		if (!p->is_text || p->is_multipart || p->is_message ||
-		    p->cte == MIME_CTE_UNKNOWN || p->body_len == 0)
+		    p->cte == MIME_CTE_UNKNOWN || p->body_len == 0 ||
+		    !search_text_wanted(t, (uint32_t)i))
 			continue;
 		if (out->len >= out->cap)
 			break;

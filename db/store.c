@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -494,6 +497,7 @@ store_free(struct store *st)
 	for (i = 0; i < sizeof st->tx_stmts / sizeof st->tx_stmts[0]; i++)
 		sqlite3_finalize(st->tx_stmts[i]);
 	free(st->transient);
+	free(st->uids);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->db));
 	free(st->path);
@@ -573,6 +577,48 @@ store_close(struct store **stp)
 			                   NULL);
 	}
 	store_free(st);
+}
+
+/* ---- memory ---- */
+
+int
+store_release_memory(struct store *st)
+{
+	char sql[64];
+	int rc;
+
+	if (st->depth > 0)
+		return store_fail(st, STORE_ERR_INVALID,
+		                  "release memory inside a transaction");
+	/* Moves the WAL into the file while nobody waits for it, so that
+	 * commits rarely run the auto-checkpoint; BUSY (another process
+	 * writing) just leaves it for the next time. */
+	if (!st->readonly) {
+		rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
+		                               SQLITE_CHECKPOINT_PASSIVE, NULL,
+		                               NULL);
+		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY &&
+		    (rc & 0xff) != SQLITE_LOCKED)
+			log_warnx("store: checkpoint: %s",
+			          sqlite3_errmsg(st->db));
+	}
+	/* The page cache's unused pages go back to malloc. */
+	(void)sqlite3_db_release_memory(st->db);
+	/* Remapping the file drops the mapped pages from this process (they
+	 * stay in the kernel's page cache); the next read maps it again. */
+	if (STORE_MMAP_BYTES > 0) {
+		if ((rc = store_exec(st, "PRAGMA mmap_size = 0")) < 0)
+			return rc;
+		snprintf(sql, sizeof sql, "PRAGMA mmap_size = %lld",
+		         (long long)STORE_MMAP_BYTES);
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return store_sqlfail(st, "mmap_size");
+	}
+#ifdef __GLIBC__
+	/* And malloc gives back what it can. */
+	(void)malloc_trim(0);
+#endif
+	return 0;
 }
 
 /* ---- data version ---- */

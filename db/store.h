@@ -191,6 +191,13 @@ int store_folder_status(struct store *st, int64_t folder_id,
  */
 int store_folder_claim_recent(struct store *st, int64_t folder_id,
 			      uint32_t *first_recent_r);
+/*
+ * The lowest UID of the folder without \Seen in *uid_r, 0 when every
+ * message is seen (or there are none). An index lookup, not a scan: for
+ * SELECT's [UNSEEN n].
+ */
+int store_folder_first_unseen(struct store *st, int64_t folder_id,
+			      uint32_t *uid_r);
 /* Keywords ever used in the folder (for FLAGS / PERMANENTFLAGS). */
 int store_folder_keywords(struct store *st, int64_t folder_id,
 			  char ***kw_r, size_t *n_r);
@@ -214,6 +221,8 @@ int store_folder_uids(struct store *st, int64_t folder_id, uint32_t **uids_r,
 #define STORE_WANT_PARTMAP 0x08u
 #define STORE_WANT_SEARCH_HDR 0x10u
 #define STORE_WANT_SEARCH_TEXT 0x20u
+/* The From/To/Cc/Bcc/Subject lines of search_hdr only (search_addr). */
+#define STORE_WANT_SEARCH_ADDR 0x40u
 
 struct store_msg {
 	uint32_t uid;
@@ -240,6 +249,13 @@ struct store_msg {
 	/* STORE_WANT_SEARCH_TEXT: decoded text of the text parts, UTF-8 */
 	const char *search_text;
 	size_t search_text_len;
+	/* STORE_WANT_SEARCH_ADDR: the "From:", "To:", "Cc:", "Bcc:" and
+	 * "Subject:" lines of search_hdr, the same unfolded, decoded
+	 * "Name: value\n" lines in header order (names spelt as in the
+	 * message), "" when the message has none. Much shorter than
+	 * search_hdr: SEARCH FROM/TO/CC/BCC/SUBJECT should use it. */
+	const char *search_addr;
+	size_t search_addr_len;
 };
 
 /*
@@ -335,6 +351,16 @@ int store_import_seen(struct store *st, int64_t folder_id,
 		      const unsigned char digest[32]);
 int store_import_mark(struct store *st, int64_t folder_id,
 		      const unsigned char digest[32]);
+
+/*
+ * For the daemon when it goes idle (no command running, e.g. the last
+ * client left or a few seconds without input; never inside a
+ * transaction): runs a PASSIVE WAL checkpoint (never waits for readers or
+ * writers), frees SQLite's unused page cache and drops the pages of the
+ * file mapped into this process, so the idle RSS is small again. Costs a
+ * few ms; cheap to call again when nothing changed. 0 or <0.
+ */
+int store_release_memory(struct store *st);
 
 /* ---- totals for status ---- */
 int store_file_size(struct store *st, uint64_t *bytes_r);

@@ -1027,11 +1027,54 @@ int
 store_folder_claim_recent(struct store *st, int64_t folder_id,
                           uint32_t *first_recent_r)
 {
+	sqlite3_stmt *s;
 	int rc;
 
+	/* Nothing new since the last SELECT (the usual case): a plain read,
+	 * without taking the write lock that a poller may hold. */
+	if (st->depth == 0) {
+		s = store_stmt(st, "SELECT first_recent_uid, uidnext"
+		                   " FROM folders WHERE id = ?1");
+		if (s == NULL)
+			return -STORE_ERR_INTERNAL;
+		sqlite3_bind_int64(s, 1, folder_id);
+		rc = store_step(st, s, "claim recent");
+		if (rc == SQLITE_ROW &&
+		    sqlite3_column_int64(s, 0) == sqlite3_column_int64(s, 1)) {
+			*first_recent_r = (uint32_t)sqlite3_column_int64(s, 0);
+			store_stmt_done(st, s);
+			return 0;
+		}
+		store_stmt_done(st, s);
+		if (rc < 0)
+			return rc;
+	}
 	if ((rc = store_tx_begin(st, 1)) < 0)
 		return rc;
 	return store_tx_end(st, claim_recent(st, folder_id, first_recent_r));
+}
+
+int
+store_folder_first_unseen(struct store *st, int64_t folder_id,
+                          uint32_t *uid_r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*uid_r = 0;
+	/* Served by the partial index messages_unseen: the WHERE must
+	 * match its "(flags & 1) = 0" word for word. */
+	s = store_stmt(st, "SELECT uid FROM messages"
+	                   " WHERE folder_id = ?1 AND (flags & 1) = 0"
+	                   " ORDER BY uid LIMIT 1");
+	if (s == NULL)
+		return -STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(s, 1, folder_id);
+	rc = store_step(st, s, "first unseen");
+	if (rc == SQLITE_ROW)
+		*uid_r = (uint32_t)sqlite3_column_int64(s, 0);
+	store_stmt_done(st, s);
+	return rc < 0 ? rc : 0;
 }
 
 int
@@ -1102,22 +1145,61 @@ folder_uids(struct store *st, int64_t folder_id, uint32_t **uids_r, size_t *n_r,
 	return 0;
 }
 
+/* A copy of the cached list (n may be 0: one element allocated). */
+static void
+uids_copy(const uint32_t *src, size_t n, uint32_t **uids_r)
+{
+	*uids_r = xreallocarray(NULL, n ? n : 1, sizeof **uids_r);
+	if (n > 0)
+		memcpy(*uids_r, src, n * sizeof *src);
+}
+
 int
 store_folder_uids(struct store *st, int64_t folder_id, uint32_t **uids_r,
                   size_t *n_r, uint64_t *modseq_r)
 {
-	int rc;
+	uint64_t dv = 0;
+	int rc, cacheable = st->depth == 0;
 
 	*uids_r = NULL;
 	*n_r = 0;
+	/*
+	 * The last answer is kept while no connection has committed
+	 * anything (store_data_version): SELECT of a big folder then costs
+	 * a copy, not a scan. Outside a caller's transaction only, since a
+	 * list seen inside one may be rolled back.
+	 */
+	if (cacheable && st->uids_valid && st->uids_folder == folder_id &&
+	    store_data_version(st, &dv) == 0 && dv == st->uids_dv) {
+		uids_copy(st->uids, st->nuids, uids_r);
+		*n_r = st->nuids;
+		if (modseq_r != NULL)
+			*modseq_r = st->uids_modseq;
+		return 0;
+	}
 	/* A read transaction: the UIDs and the modseq of one snapshot. */
 	if ((rc = store_tx_begin(st, 0)) < 0)
 		return rc;
-	rc = folder_uids(st, folder_id, uids_r, n_r, modseq_r);
+	rc = folder_uids(st, folder_id, uids_r, n_r, &st->uids_modseq);
+	st->uids_valid = 0;
+	/* The version of the snapshot just read, for the cache. */
+	if (rc == 0 && cacheable && store_data_version(st, &dv) < 0)
+		cacheable = 0;
 	if ((rc = store_tx_end(st, rc)) < 0) {
 		free(*uids_r);
 		*uids_r = NULL;
 		*n_r = 0;
+		return rc;
 	}
-	return rc;
+	if (modseq_r != NULL)
+		*modseq_r = st->uids_modseq;
+	if (cacheable) {
+		free(st->uids);
+		uids_copy(*uids_r, *n_r, &st->uids);
+		st->nuids = *n_r;
+		st->uids_folder = folder_id;
+		st->uids_dv = dv;
+		st->uids_valid = 1;
+	}
+	return 0;
 }

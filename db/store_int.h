@@ -55,6 +55,13 @@ struct store {
 	 * calls from a callback); finalized by store_stmt_done. */
 	struct sqlite3_stmt **transient;
 	size_t ntransient, transient_size;
+	/* store_folder_uids' last answer (store_folder.c), valid while
+	 * store_data_version gives uids_dv. */
+	int uids_valid;
+	int64_t uids_folder;
+	uint64_t uids_dv, uids_modseq;
+	uint32_t *uids;
+	size_t nuids;
 	char err[512];
 };
 

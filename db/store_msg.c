@@ -26,7 +26,8 @@
 
 #define WANT_ALL                                                               \
 	(STORE_WANT_META | STORE_WANT_ENVELOPE | STORE_WANT_BODYSTRUCTURE |    \
-	 STORE_WANT_PARTMAP | STORE_WANT_SEARCH_HDR | STORE_WANT_SEARCH_TEXT)
+	 STORE_WANT_PARTMAP | STORE_WANT_SEARCH_HDR | STORE_WANT_SEARCH_TEXT | \
+	 STORE_WANT_SEARCH_ADDR)
 #define WANT_BLOBS                                                             \
 	(STORE_WANT_META | STORE_WANT_ENVELOPE | STORE_WANT_BODYSTRUCTURE |    \
 	 STORE_WANT_PARTMAP | STORE_WANT_SEARCH_HDR)
@@ -209,6 +210,8 @@ iter_sql(unsigned want, char *sql, size_t size)
 		(void)buf_addstr(&b, ", b.search_hdr");
 	if (want & STORE_WANT_SEARCH_TEXT)
 		(void)buf_addstr(&b, ", t.text");
+	if (want & STORE_WANT_SEARCH_ADDR)
+		(void)buf_addstr(&b, ", a.addr");
 	(void)buf_addstr(&b, " FROM messages m");
 	/* CROSS JOIN keeps messages outer: the UID range drives the scan. */
 	if (want & WANT_BLOBS)
@@ -216,6 +219,9 @@ iter_sql(unsigned want, char *sql, size_t size)
 	if (want & STORE_WANT_SEARCH_TEXT)
 		(void)buf_addstr(&b, " LEFT JOIN blob_text t"
 		                     " ON t.id = m.blob_id");
+	if (want & STORE_WANT_SEARCH_ADDR)
+		(void)buf_addstr(&b, " LEFT JOIN blob_addr a"
+		                     " ON a.id = m.blob_id");
 	(void)buf_addstr(&b, " WHERE m.folder_id = ?1"
 	                     " AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
 	s = buf_steal(&b, NULL);
@@ -267,8 +273,12 @@ iter_row(sqlite3_stmt *s, unsigned want, struct store_msg *m)
 		m->search_hdr = col_text(s, c, &m->search_hdr_len);
 		c++;
 	}
-	if (want & STORE_WANT_SEARCH_TEXT)
+	if (want & STORE_WANT_SEARCH_TEXT) {
 		m->search_text = col_text(s, c, &m->search_text_len);
+		c++;
+	}
+	if (want & STORE_WANT_SEARCH_ADDR)
+		m->search_addr = col_text(s, c, &m->search_addr_len);
 }
 
 static int
@@ -372,6 +382,68 @@ store_blob_read(struct store *st, int64_t blob_id, uint64_t off, uint64_t len,
 
 /* ---- append ---- */
 
+/* 1 when the search_hdr line at p (up to its ':') names an address field
+ * or Subject, the fields SEARCH FROM/TO/CC/BCC/SUBJECT look at. */
+static int
+addr_field(const char *p, size_t len)
+{
+	static const char *const names[] = {"from", "to", "cc", "bcc",
+	                                    "subject"};
+	size_t i, n;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		n = strlen(names[i]);
+		if (len > n && p[n] == ':' &&
+		    str_ncasecmp_ascii(p, names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The From/To/Cc/Bcc/Subject lines of search_hdr, as they are. */
+static void
+addr_build(const char *hdr, size_t len, struct buf *out)
+{
+	const char *p = hdr, *end = hdr + len, *nl, *le;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		le = nl != NULL ? nl + 1 : end;
+		if (addr_field(p, (size_t)(le - p)) &&
+		    buf_add(out, p, (size_t)(le - p)) < 0)
+			break;
+		p = le;
+	}
+}
+
+static int
+insert_addr(struct store *st, int64_t id, const struct msg_derived *d)
+{
+	sqlite3_stmt *s;
+	struct buf b;
+	int rc = 0;
+
+	if (d->search_hdr == NULL || d->search_hdr_len == 0)
+		return 0;
+	/* A subset of search_hdr: its length bounds it. */
+	buf_init(&b, d->search_hdr_len);
+	addr_build(d->search_hdr, d->search_hdr_len, &b);
+	if (b.len > 0) {
+		s = store_stmt(st, "INSERT INTO blob_addr(id, addr)"
+		                   " VALUES(?1, ?2)");
+		if (s == NULL) {
+			buf_clear(&b);
+			return -STORE_ERR_INTERNAL;
+		}
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_blob64(s, 2, b.data, b.len, SQLITE_STATIC);
+		rc = store_step(st, s, "addr insert");
+		store_stmt_done(st, s);
+	}
+	buf_clear(&b);
+	return rc < 0 ? rc : 0;
+}
+
 static int
 insert_blob(struct store *st, const struct store_append *a,
             const struct msg_derived *d, int64_t *blob_id_r)
@@ -429,6 +501,8 @@ insert_blob(struct store *st, const struct store_append *a,
 		if (rc < 0)
 			return rc;
 	}
+	if ((rc = insert_addr(st, id, d)) < 0)
+		return rc;
 	*blob_id_r = id;
 	return 0;
 }

@@ -34,16 +34,22 @@
  *          keywords, internaldate, internaldate_tz, size, blob_id)
  *     UNIQUE(folder_id, uid) serves UID ranges ("uid BETWEEN ? AND ?");
  *     index (folder_id, modseq) serves CHANGEDSINCE; index (blob_id)
- *     serves the blob reference check. flags: STORE_FLAG_* bits.
+ *     serves the blob reference check; the partial index (folder_id,
+ *     uid) WHERE (flags & 1) = 0 finds the first unseen message (SELECT's
+ *     [UNSEEN n]) without a scan. flags: STORE_FLAG_* bits.
  *     keywords: space-separated, canonical spelling, "" for none.
  * blobs(id, size, header_len, date_sent, envelope, body, bodystructure,
  *       partmap, search_hdr)
  *     what msg_derive() computed, once per message text. Copies share it.
  * blob_raw(id = blobs.id, raw)      the message bytes, exact
  * blob_text(id = blobs.id, text)    decoded text for SEARCH BODY/TEXT
+ * blob_addr(id = blobs.id, addr)    the From/To/Cc/Bcc/Subject lines of
+ *                                   search_hdr, for SEARCH FROM/TO/...
  *     The raw bytes and search text live in their own tables so that
- *     reading ENVELOPE/BODYSTRUCTURE never walks a 15 KB overflow chain.
- *     A trigger deletes the three rows when the last message referring
+ *     reading ENVELOPE/BODYSTRUCTURE never walks a 15 KB overflow chain;
+ *     blob_addr's rows are small (a few hundred bytes), so a SEARCH FROM
+ *     scans a few MB instead of every header.
+ *     A trigger deletes the four rows when the last message referring
  *     to them goes (expunge, folder delete), so no refcount is kept.
  * expunged(folder_id, uid, modseq, PK(folder_id, uid)), index (folder_id,
  *          modseq): every expunged UID with the modseq of its expunge
@@ -146,6 +152,9 @@ migrate_to_1(struct store *st)
 	        "CREATE TABLE blob_text("
 	        " id INTEGER PRIMARY KEY,"
 	        " text BLOB NOT NULL);"
+	        "CREATE TABLE blob_addr("
+	        " id INTEGER PRIMARY KEY,"
+	        " addr BLOB NOT NULL);"
 	        "CREATE TABLE messages("
 	        " id INTEGER PRIMARY KEY,"
 	        " folder_id INTEGER NOT NULL"
@@ -161,6 +170,10 @@ migrate_to_1(struct store *st)
 	        " UNIQUE(folder_id, uid));"
 	        "CREATE INDEX messages_modseq ON messages(folder_id, modseq);"
 	        "CREATE INDEX messages_blob ON messages(blob_id);"
+	        /* The WHERE must stay word for word the one of
+	         * store_folder_first_unseen's query. */
+	        "CREATE INDEX messages_unseen ON messages(folder_id, uid)"
+	        " WHERE (flags & 1) = 0;"
 	        "CREATE TRIGGER messages_blob_unref AFTER DELETE ON messages"
 	        " WHEN NOT EXISTS"
 	        "  (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)"
@@ -168,6 +181,7 @@ migrate_to_1(struct store *st)
 	        "  DELETE FROM blobs WHERE id = OLD.blob_id;"
 	        "  DELETE FROM blob_raw WHERE id = OLD.blob_id;"
 	        "  DELETE FROM blob_text WHERE id = OLD.blob_id;"
+	        "  DELETE FROM blob_addr WHERE id = OLD.blob_id;"
 	        " END;"
 	        "CREATE TABLE expunged("
 	        " folder_id INTEGER NOT NULL"

@@ -148,3 +148,15 @@ def raw(server):
     c = server.raw(login=True)
     yield c
     c.close()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Adds this run's counts to $PB_SUMMARY for make test's total."""
+    path = os.environ.get("PB_SUMMARY")
+    if not path:
+        return
+    st = terminalreporter.stats
+    passed = len(st.get("passed", []))
+    failed = len(st.get("failed", [])) + len(st.get("error", []))
+    with open(path, "a") as f:
+        f.write("integ %d %d\n" % (passed, failed))

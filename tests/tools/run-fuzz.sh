@@ -35,4 +35,5 @@ done
 rm -rf "$work"
 echo "fuzz:"
 echo "$pass passed, $fail failed"
+[ -n "$PB_SUMMARY" ] && echo "fuzz $pass $fail" >>"$PB_SUMMARY"
 [ $fail -eq 0 ]

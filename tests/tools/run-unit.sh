@@ -13,4 +13,5 @@ for t in "$@"; do
 done
 echo "unit:"
 echo "$tp passed, $tf failed"
+[ -n "$PB_SUMMARY" ] && echo "unit $tp $tf" >>"$PB_SUMMARY"
 exit $rc

@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -507,6 +509,15 @@ conn_read(struct conn *c)
 			break; /* socket drained: spare an EAGAIN round */
 	}
 	if (total > 0) {
+		/*
+		 * ACK at once: a client whose Nagle holds back the CRLF after
+		 * an APPEND literal until our delayed ACK (40 ms) would
+		 * otherwise stall every APPEND. Linux clears the flag after
+		 * each read, hence here; it fails harmlessly on non-TCP fds.
+		 */
+		int one = 1;
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+				 sizeof one);
 		if (conn_emit(c, CONN_EV_DATA) < 0)
 			return -1;
 		if (c->in.len == 0 && c->in.size > CONN_KEEP_BUF)

@@ -18,17 +18,6 @@
 #include "imap_session.h"
 #include "imap_write.h"
 
-static int
-find_first_unseen_cb(const struct store_msg *m, void *ctx)
-{
-	uint32_t *uid = ctx;
-	if (!(m->flags & STORE_FLAG_SEEN)) {
-		*uid = m->uid;
-		return 1;
-	}
-	return 0;
-}
-
 struct qresync_args {
 	uint32_t uidvalidity;
 	uint64_t modseq;
@@ -207,8 +196,7 @@ do_select(struct imap_session *s, const struct imap_arg *args, size_t nargs,
 		for (j = v->n; j-- > 0 && v->uids[j] >= v->first_recent;)
 			recent++;
 		imap_send(s, "* %u RECENT\r\n", recent);
-		store_msg_iter(s->srv->st, f.id, NULL, 0, STORE_WANT_BASIC,
-			       find_first_unseen_cb, &unseen_uid);
+		store_folder_first_unseen(s->srv->st, f.id, &unseen_uid);
 		if (unseen_uid)
 			imap_send(s, "* OK [UNSEEN %u] First unseen\r\n",
 				  imap_view_seq(v, unseen_uid));

@@ -62,6 +62,7 @@ struct skey {
 	size_t len;
 	const char *field;
 	size_t flen;
+	int addr; /* field is in the From/To/Cc/Bcc/Subject blob */
 	int64_t num;
 	struct imap_seqset set;
 	struct skey *a, *b; /* NOT: a; OR: a, b */
@@ -254,7 +255,8 @@ parse_key(struct sprog *p, const struct imap_arg *args, size_t nargs,
 		k->flen = a->len;
 		if (get_string(p, args, nargs, i, &k->str, &k->len) < 0)
 			return NULL;
-		p->want |= STORE_WANT_SEARCH_HDR;
+		k->addr = 1;
+		p->want |= STORE_WANT_SEARCH_ADDR;
 		return k;
 	}
 	if (str_eqi_cstr(n, "HEADER")) {
@@ -394,14 +396,14 @@ has_keyword(const char *kws, const char *k, size_t len)
 }
 
 static int
-header_match(const struct store_msg *m, const char *field, size_t flen,
-	     const char *str, size_t len)
+header_match(const struct store_msg *m, int addr, const char *field,
+	     size_t flen, const char *str, size_t len)
 {
-	const char *p = m->search_hdr, *end;
+	const char *p = addr ? m->search_addr : m->search_hdr, *end;
 
 	if (p == NULL)
 		return 0;
-	end = p + m->search_hdr_len;
+	end = p + (addr ? m->search_addr_len : m->search_hdr_len);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
@@ -483,7 +485,8 @@ eval(struct sres *r, const struct skey *k, const struct store_msg *m)
 	case SK_OLD:
 		return m->uid < v->first_recent;
 	case SK_HEADER:
-		return header_match(m, k->field, k->flen, k->str, k->len);
+		return header_match(m, k->addr, k->field, k->flen, k->str,
+				    k->len);
 	case SK_BODY:
 		return k->len == 0 ||
 		       (m->search_text &&

@@ -91,6 +91,9 @@ imap_session_free(struct imap_session **sp)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv->nsessions--;
+	/* The last client left: give SQLite's cache and mapped pages back. */
+	if (srv->nsessions == 0)
+		(void)store_release_memory(srv->st);
 	imap_view_free(&s->view);
 	imap_reader_free(&s->reader);
 	conn_free(&s->conn);

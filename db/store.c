@@ -594,9 +594,8 @@ store_release_memory(struct store *st)
 	 * commits rarely run the auto-checkpoint; BUSY (another process
 	 * writing) just leaves it for the next time. */
 	if (!st->readonly) {
-		rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
-		                               SQLITE_CHECKPOINT_PASSIVE, NULL,
-		                               NULL);
+		rc = sqlite3_wal_checkpoint_v2(
+		        st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY &&
 		    (rc & 0xff) != SQLITE_LOCKED)
 			log_warnx("store: checkpoint: %s",

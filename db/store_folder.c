@@ -1028,7 +1028,8 @@ store_folder_claim_recent(struct store *st, int64_t folder_id,
                           uint32_t *first_recent_r)
 {
 	sqlite3_stmt *s;
-	int rc;
+	uint64_t dv = 0;
+	int rc, keep;
 
 	/* Nothing new since the last SELECT (the usual case): a plain read,
 	 * without taking the write lock that a poller may hold. */
@@ -1051,12 +1052,24 @@ store_folder_claim_recent(struct store *st, int64_t folder_id,
 	}
 	if ((rc = store_tx_begin(st, 1)) < 0)
 		return rc;
-	return store_tx_end(st, claim_recent(st, folder_id, first_recent_r));
+	/* The cached UID list (store_folder_uids) survives this change of
+	 * folders.first_recent_uid when nobody committed since it was read:
+	 * checked and re-stamped under the write lock. */
+	keep = st->depth == 1 && st->uids_valid &&
+	       store_data_version(st, &dv) == 0 && dv == st->uids_dv;
+	rc = claim_recent(st, folder_id, first_recent_r);
+	if (rc == 0 && keep && store_data_version(st, &dv) < 0)
+		keep = 0;
+	if ((rc = store_tx_end(st, rc)) < 0 || !keep) {
+		st->uids_valid = 0;
+		return rc;
+	}
+	st->uids_dv = dv;
+	return 0;
 }
 
 int
-store_folder_first_unseen(struct store *st, int64_t folder_id,
-                          uint32_t *uid_r)
+store_folder_first_unseen(struct store *st, int64_t folder_id, uint32_t *uid_r)
 {
 	sqlite3_stmt *s;
 	int rc;

@@ -875,6 +875,257 @@ test_reentrant_callback(void)
 	ts_close_cleanup(&st);
 }
 
+static void
+test_first_unseen(void)
+{
+	struct store *st;
+	struct store_uid_range r;
+	uint32_t uid = 99;
+	int64_t inbox = setup(&st, 4), other;
+
+	T_ASSERT(inbox > 0);
+	T_EQ_INT(store_folder_first_unseen(st, inbox, &uid), 0);
+	T_EQ_INT(uid, 1);
+	r.lo = 1;
+	r.hi = 2;
+	T_EQ_INT(store_msg_set_flags(st, inbox, &r, 1, STORE_FLAGS_ADD,
+	                             STORE_FLAG_SEEN | STORE_FLAG_FLAGGED, NULL,
+	                             0, NULL, NULL, NULL, NULL),
+	         0);
+	T_EQ_INT(store_folder_first_unseen(st, inbox, &uid), 0);
+	T_EQ_INT(uid, 3);
+	r.lo = 1;
+	r.hi = UINT32_MAX;
+	T_EQ_INT(store_msg_set_flags(st, inbox, &r, 1, STORE_FLAGS_ADD,
+	                             STORE_FLAG_SEEN, NULL, 0, NULL, NULL, NULL,
+	                             NULL),
+	         0);
+	T_EQ_INT(store_folder_first_unseen(st, inbox, &uid), 0);
+	T_EQ_INT(uid, 0);
+	/* unseen again, and a new unseen message */
+	r.lo = 2;
+	r.hi = 2;
+	T_EQ_INT(store_msg_set_flags(st, inbox, &r, 1, STORE_FLAGS_DEL,
+	                             STORE_FLAG_SEEN, NULL, 0, NULL, NULL, NULL,
+	                             NULL),
+	         0);
+	T_EQ_INT(store_folder_first_unseen(st, inbox, &uid), 0);
+	T_EQ_INT(uid, 2);
+	T_EQ_INT(ts_append(st, inbox, "Subject: 5\r\n\r\nx\r\n",
+	                   STORE_FLAG_SEEN, NULL),
+	         5);
+	T_EQ_INT(store_folder_first_unseen(st, inbox, &uid), 0);
+	T_EQ_INT(uid, 2);
+	/* empty folder, other folder */
+	T_EQ_INT(store_folder_create(st, "Empty", STORE_SPECIAL_NONE, &other),
+	         0);
+	T_EQ_INT(store_folder_first_unseen(st, other, &uid), 0);
+	T_EQ_INT(uid, 0);
+	T_EQ_INT(ts_append(st, other, "Subject: o\r\n\r\no\r\n", 0, NULL), 1);
+	T_EQ_INT(store_folder_first_unseen(st, other, &uid), 0);
+	T_EQ_INT(uid, 1);
+	T_EQ_INT(store_folder_first_unseen(st, inbox, &uid), 0);
+	T_EQ_INT(uid, 2);
+	ts_close_cleanup(&st);
+}
+
+struct addr_seen {
+	char addr[1024];
+	int n, with_addr;
+};
+
+static int
+addr_cb(const struct store_msg *m, void *ctx)
+{
+	struct addr_seen *a = ctx;
+
+	if (m->search_addr != NULL) {
+		a->with_addr++;
+		if (m->uid == 1)
+			snprintf(a->addr, sizeof a->addr, "%.*s",
+			         (int)m->search_addr_len, m->search_addr);
+	}
+	a->n++;
+	/* only what was asked for */
+	return m->search_hdr != NULL || m->search_text != NULL;
+}
+
+static void
+test_search_addr(void)
+{
+	struct store *st;
+	struct addr_seen a;
+	int64_t inbox = setup(&st, 0), copy;
+	uint32_t *su = NULL, *du = NULL;
+	size_t n = 0;
+	uint32_t uv;
+
+	T_ASSERT(inbox > 0);
+	T_EQ_INT(ts_append(st, inbox,
+	                   "Received: from x by y; Mon, 1 Jan 2024 00:00:00 "
+	                   "+0000\r\n"
+	                   "From: =?UTF-8?Q?J=c3=b6rg?= <j@example.de>\r\n"
+	                   "X-From: not this\r\n"
+	                   "To: a@example.com,\r\n b@example.com\r\n"
+	                   "SUBJECT: hello\r\n"
+	                   "Cc: c@example.com\r\n"
+	                   "bcc: d@example.com\r\n"
+	                   "Reply-To: r@example.com\r\n"
+	                   "\r\nbody\r\n",
+	                   0, NULL),
+	         1);
+	T_EQ_INT(ts_append(st, inbox, "X-Only: nothing\r\n\r\nbody\r\n", 0,
+	                   NULL),
+	         2);
+	T_EQ_INT(ts_append(st, inbox, "", 0, NULL), 3);
+	memset(&a, 0, sizeof a);
+	T_EQ_INT(store_msg_iter(st, inbox, NULL, 0, STORE_WANT_SEARCH_ADDR,
+	                        addr_cb, &a),
+	         0);
+	T_EQ_INT(a.n, 3);
+	T_EQ_INT(a.with_addr, 3); /* "" for the ones without */
+	T_EQ_STR(a.addr, "From: J\xc3\xb6rg <j@example.de>\n"
+	                 "To: a@example.com, b@example.com\n"
+	                 "SUBJECT: hello\n"
+	                 "Cc: c@example.com\n"
+	                 "bcc: d@example.com\n");
+	/* with the other columns too */
+	memset(&a, 0, sizeof a);
+	T_EQ_INT(store_msg_iter(st, inbox, NULL, 0,
+	                        STORE_WANT_SEARCH_ADDR | STORE_WANT_META |
+	                                STORE_WANT_ENVELOPE,
+	                        addr_cb, &a),
+	         0);
+	T_EQ_INT(a.n, 3);
+	T_ASSERT(strncmp(a.addr, "From: J\xc3\xb6rg", 9) == 0);
+	/* copies share it; it goes with the last message */
+	T_EQ_INT(store_folder_create(st, "Copy", STORE_SPECIAL_NONE, &copy), 0);
+	T_EQ_INT(store_msg_copy(st, inbox, NULL, 0, copy, 0, &su, &du, &n, &uv),
+	         0);
+	T_EQ_INT(n, 3);
+	free(su);
+	free(du);
+	memset(&a, 0, sizeof a);
+	T_EQ_INT(store_msg_iter(st, copy, NULL, 0, STORE_WANT_SEARCH_ADDR,
+	                        addr_cb, &a),
+	         0);
+	T_ASSERT(strstr(a.addr, "SUBJECT: hello\n") != NULL);
+	T_EQ_INT(store_folder_delete(st, "Copy"), 0);
+	memset(&a, 0, sizeof a);
+	T_EQ_INT(store_msg_iter(st, inbox, NULL, 0, STORE_WANT_SEARCH_ADDR,
+	                        addr_cb, &a),
+	         0);
+	T_ASSERT(strstr(a.addr, "bcc: d@example.com\n") != NULL);
+	ts_close_cleanup(&st);
+}
+
+/* The cached UID list follows every change, ours or another process's. */
+static void
+test_folder_uids_cache(void)
+{
+	struct store *st, *st2 = NULL;
+	struct store_uid_range r = {2, 2};
+	const char *err = NULL;
+	uint32_t *uids = NULL, *du = NULL, *su = NULL;
+	uint64_t modseq = 0, m2 = 0;
+	size_t n = 0, nc = 0;
+	int64_t inbox = setup(&st, 3), other;
+
+	T_ASSERT(inbox > 0);
+	T_EQ_INT(store_folder_create(st, "Other", STORE_SPECIAL_NONE, &other),
+	         0);
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, &modseq), 0);
+	T_EQ_INT(n, 3);
+	free(uids);
+	/* served from the cache: the same */
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, &m2), 0);
+	T_EQ_INT(n, 3);
+	T_EQ_INT(uids[2], 3);
+	T_EQ_INT(m2, modseq);
+	free(uids);
+	/* another folder */
+	T_EQ_INT(store_folder_uids(st, other, &uids, &n, NULL), 0);
+	T_EQ_INT(n, 0);
+	free(uids);
+	/* our own append */
+	T_EQ_INT(ts_append(st, inbox, "Subject: 4\r\n\r\n4\r\n", 0, NULL), 4);
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, &m2), 0);
+	T_EQ_INT(n, 4);
+	T_ASSERT(m2 > modseq);
+	free(uids);
+	/* inside a transaction that is rolled back */
+	T_EQ_INT(store_begin(st), 0);
+	T_EQ_INT(ts_append(st, inbox, "Subject: 5\r\n\r\n5\r\n", 0, NULL), 5);
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, NULL), 0);
+	T_EQ_INT(n, 5);
+	free(uids);
+	T_EQ_INT(store_rollback(st), 0);
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, NULL), 0);
+	T_EQ_INT(n, 4);
+	free(uids);
+	/* claiming \\Recent keeps the list; appending after it does not */
+	{
+		uint32_t first = 0;
+
+		T_EQ_INT(store_folder_claim_recent(st, inbox, &first), 0);
+		T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, NULL), 0);
+		T_EQ_INT(n, 4);
+		free(uids);
+		T_EQ_INT(ts_append(st, inbox, "Subject: 5\r\n\r\n5\r\n", 0,
+		                   NULL),
+		         5);
+		T_EQ_INT(store_folder_claim_recent(st, inbox, &first), 0);
+		T_EQ_INT(first, 5);
+		T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, NULL), 0);
+		T_EQ_INT(n, 5);
+		T_EQ_INT(uids[4], 5);
+		free(uids);
+		r.lo = r.hi = 5;
+		T_EQ_INT(store_msg_set_flags(st, inbox, &r, 1, STORE_FLAGS_ADD,
+		                             STORE_FLAG_DELETED, NULL, 0, NULL,
+		                             NULL, NULL, NULL),
+		         0);
+		T_EQ_INT(store_msg_expunge(st, inbox, NULL, 0, NULL, NULL), 0);
+		r.lo = r.hi = 2;
+	}
+	/* another connection expunges and moves */
+	T_EQ_INT(store_open(ts_path, 0, &st2, &err), 0);
+	T_EQ_INT(store_msg_set_flags(st2, inbox, &r, 1, STORE_FLAGS_ADD,
+	                             STORE_FLAG_DELETED, NULL, 0, NULL, NULL,
+	                             NULL, NULL),
+	         0);
+	T_EQ_INT(store_msg_expunge(st2, inbox, NULL, 0, NULL, NULL), 0);
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, NULL), 0);
+	T_EQ_INT(n, 3);
+	T_EQ_INT(uids[1], 3);
+	free(uids);
+	r.lo = r.hi = 1;
+	T_EQ_INT(store_msg_copy(st2, inbox, &r, 1, other, 1, &su, &du, &nc,
+	                        NULL),
+	         0);
+	free(su);
+	free(du);
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, NULL), 0);
+	T_EQ_INT(n, 2);
+	T_EQ_INT(uids[0], 3);
+	free(uids);
+	T_EQ_INT(store_folder_uids(st, other, &uids, &n, NULL), 0);
+	T_EQ_INT(n, 1);
+	free(uids);
+	store_close(&st2);
+	/* release_memory keeps everything working */
+	T_EQ_INT(store_release_memory(st), 0);
+	T_EQ_INT(store_folder_uids(st, inbox, &uids, &n, NULL), 0);
+	T_EQ_INT(n, 2);
+	free(uids);
+	T_EQ_INT(store_begin(st), 0);
+	T_EQ_INT(store_release_memory(st), -STORE_ERR_INVALID);
+	T_EQ_INT(store_rollback(st), 0);
+	T_EQ_INT(ts_count(st, inbox), 2);
+	T_EQ_INT(store_release_memory(st), 0);
+	ts_close_cleanup(&st);
+}
+
 static const struct test_case tests[] = {
         {"append_exact", test_append_exact},
         {"append_big_chunks", test_append_big_chunks},
@@ -891,6 +1142,9 @@ static const struct test_case tests[] = {
         {"expunge_older", test_expunge_older},
         {"folder_uids", test_folder_uids},
         {"reentrant_callback", test_reentrant_callback},
+        {"first_unseen", test_first_unseen},
+        {"search_addr", test_search_addr},
+        {"folder_uids_cache", test_folder_uids_cache},
         {NULL, NULL},
 };
 

@@ -88,12 +88,7 @@ qresync_report(struct imap_session *s, const struct qresync_args *q)
 			if (q->known.n == 0 ||
 			    imap_seqset_contains(&q->known, uids[i]))
 				sel[ns++] = uids[i];
-		if (ns) {
-			buf_addstr(&b, "* VANISHED (EARLIER) ");
-			imap_seqset_format_uids(sel, ns, &b);
-			buf_addstr(&b, "\r\n");
-			imap_send_raw(s, b.data, b.len);
-		}
+		imap_view_send_vanished(s, sel, ns, 1);
 		free(sel);
 	}
 	free(uids);
@@ -106,14 +101,7 @@ qresync_report(struct imap_session *s, const struct qresync_args *q)
 			if (q->known.n && !imap_seqset_contains(&q->known,
 								ch[i].uid))
 				continue;
-			buf_reset(&b);
-			buf_printf(&b, "* %u FETCH (UID %u FLAGS ", seq,
-				   ch[i].uid);
-			imap_write_flags(&b, ch[i].flags, ch[i].keywords,
-					 ch[i].uid >= v->first_recent);
-			buf_printf(&b, " MODSEQ (%llu))\r\n",
-				   (unsigned long long)ch[i].modseq);
-			imap_send_raw(s, b.data, b.len);
+			imap_view_send_change(s, seq, &ch[i], 1, &b);
 		}
 		store_changes_free(ch, n);
 	}

@@ -62,41 +62,6 @@ cmd_unselect(struct imap_session *s, const struct imap_arg *args,
 	return imap_tagged(s, "OK", "UNSELECT completed");
 }
 
-/* Tells the client of messages this session removed (EXPUNGE or
- * VANISHED) and drops them from the view. */
-static void
-report_removed(struct imap_session *s, const uint32_t *uids, size_t n)
-{
-	struct imap_view *v = s->view;
-	size_t i;
-
-	if (n == 0)
-		return;
-	if (s->qresync) {
-		struct buf b;
-		uint32_t *gone = xcalloc(n, sizeof *gone);
-		size_t ng = 0;
-		for (i = 0; i < n; i++)
-			if (imap_view_remove_uid(v, uids[i]))
-				gone[ng++] = uids[i];
-		if (ng) {
-			buf_init(&b, 0);
-			buf_addstr(&b, "* VANISHED ");
-			imap_seqset_format_uids(gone, ng, &b);
-			buf_addstr(&b, "\r\n");
-			imap_send_raw(s, b.data, b.len);
-			buf_clear(&b);
-		}
-		free(gone);
-		return;
-	}
-	for (i = n; i-- > 0;) {
-		uint32_t seq = imap_view_remove_uid(v, uids[i]);
-		if (seq)
-			imap_send(s, "* %u EXPUNGE\r\n", seq);
-	}
-}
-
 int
 cmd_expunge(struct imap_session *s, const struct imap_arg *args,
 	    size_t nargs)
@@ -123,7 +88,7 @@ cmd_expunge(struct imap_session *s, const struct imap_arg *args,
 	imap_seqset_clear(&set);
 	if (r < 0)
 		return imap_reply_store_error(s, r, "EXPUNGE");
-	report_removed(s, uids, n);
+	imap_view_report_removed(s, uids, n);
 	free(uids);
 	if (n)
 		notify_folder_changed(s->srv, s, s->view->folder_id);
@@ -369,7 +334,7 @@ do_copy(struct imap_session *s, const struct imap_arg *args, size_t nargs,
 		if (move) {
 			imap_send(s, "* OK [COPYUID %u %s %s] Moved\r\n",
 				  uidvalidity, buf_cstr(&a), buf_cstr(&b));
-			report_removed(s, src_uids, n);
+			imap_view_report_removed(s, src_uids, n);
 			notify_folder_changed(s->srv, s, s->view->folder_id);
 			imap_tagged(s, "OK", "MOVE completed");
 		} else {

@@ -821,15 +821,7 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 				for (j = 0; j < ng; j++)
 					if (imap_seqset_contains(&raw, gone[j]))
 						gone[kk++] = gone[j];
-				if (kk) {
-					struct buf b;
-					buf_init(&b, 0);
-					buf_addstr(&b, "* VANISHED (EARLIER) ");
-					imap_seqset_format_uids(gone, kk, &b);
-					buf_addstr(&b, "\r\n");
-					imap_send_raw(s, b.data, b.len);
-					buf_clear(&b);
-				}
+				imap_view_send_vanished(s, gone, kk, 1);
 			}
 			free(gone);
 			imap_seqset_clear(&raw);

@@ -138,6 +138,18 @@ int imap_bad(struct imap_session *s, const char *why);
  * FETCH flag changes, and EXPUNGE/VANISHED when allow_expunge).
  */
 void imap_view_sync(struct imap_session *s, int allow_expunge);
+/* Drops uids from the view and tells the client (EXPUNGE, or VANISHED
+ * with QRESYNC). */
+void imap_view_report_removed(struct imap_session *s, const uint32_t *uids,
+			      size_t n);
+/* "* seq FETCH (UID u FLAGS (...) [MODSEQ (m)])" for a change; b is
+ * scratch space. */
+void imap_view_send_change(struct imap_session *s, uint32_t seq,
+			   const struct store_change *ch, int with_modseq,
+			   struct buf *b);
+/* "* VANISHED [(EARLIER)] uids" when n > 0. */
+void imap_view_send_vanished(struct imap_session *s, const uint32_t *uids,
+			     size_t n, int earlier);
 /* Records this session's own flag change (see imap_view.own). */
 void imap_view_own_change(struct imap_session *s, uint32_t uid,
 			  uint64_t modseq);

@@ -147,47 +147,79 @@ imap_view_send_flags(struct imap_session *s)
 	buf_clear(&b);
 }
 
-static void
-sync_expunges(struct imap_session *s, uint64_t hm)
+void
+imap_view_send_vanished(struct imap_session *s, const uint32_t *uids,
+			size_t n, int earlier)
+{
+	struct buf b;
+
+	if (n == 0)
+		return;
+	buf_init(&b, 0);
+	buf_addstr(&b, earlier ? "* VANISHED (EARLIER) " : "* VANISHED ");
+	imap_seqset_format_uids(uids, n, &b);
+	buf_addstr(&b, "\r\n");
+	imap_send_raw(s, b.data, b.len);
+	buf_clear(&b);
+}
+
+void
+imap_view_report_removed(struct imap_session *s, const uint32_t *uids,
+			 size_t n)
 {
 	struct imap_view *v = s->view;
-	uint32_t *uids = NULL;
-	size_t n = 0, i;
+	size_t i;
 
-	if (store_expunged_since(s->srv->st, v->folder_id, v->known_exp_modseq,
-				 &uids, &n) < 0)
+	if (n == 0)
 		return;
-	v->known_exp_modseq = hm;
-	if (n == 0) {
-		free(uids);
-		return;
-	}
 	if (s->qresync) {
-		/* VANISHED with the UIDs that were in the map (RFC 7162 3.2.10). */
+		/* VANISHED with the UIDs that were in the map (RFC 7162
+		 * 3.2.10). */
 		uint32_t *gone = xcalloc(n, sizeof *gone);
 		size_t ng = 0;
 		for (i = 0; i < n; i++)
 			if (imap_view_remove_uid(v, uids[i]))
 				gone[ng++] = uids[i];
-		if (ng) {
-			struct buf b;
-			buf_init(&b, 0);
-			buf_addstr(&b, "* VANISHED ");
-			imap_seqset_format_uids(gone, ng, &b);
-			buf_addstr(&b, "\r\n");
-			imap_send_raw(s, b.data, b.len);
-			buf_clear(&b);
-		}
+		imap_view_send_vanished(s, gone, ng, 0);
 		free(gone);
-	} else {
-		/* Highest first, so each number is right when it is sent. */
-		for (i = n; i-- > 0;) {
-			uint32_t seq = imap_view_remove_uid(v, uids[i]);
-			if (seq)
-				imap_send(s, "* %u EXPUNGE\r\n", seq);
-		}
+		return;
 	}
+	/* Highest first, so each number is right when it is sent. */
+	for (i = n; i-- > 0;) {
+		uint32_t seq = imap_view_remove_uid(v, uids[i]);
+		if (seq)
+			imap_send(s, "* %u EXPUNGE\r\n", seq);
+	}
+}
+
+static void
+sync_expunges(struct imap_session *s, uint64_t hm)
+{
+	struct imap_view *v = s->view;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+
+	if (store_expunged_since(s->srv->st, v->folder_id, v->known_exp_modseq,
+				 &uids, &n) < 0)
+		return;
+	v->known_exp_modseq = hm;
+	imap_view_report_removed(s, uids, n);
 	free(uids);
+}
+
+void
+imap_view_send_change(struct imap_session *s, uint32_t seq,
+		      const struct store_change *ch, int with_modseq,
+		      struct buf *b)
+{
+	buf_reset(b);
+	buf_printf(b, "* %u FETCH (UID %u FLAGS ", seq, ch->uid);
+	imap_write_flags(b, ch->flags, ch->keywords,
+			 ch->uid >= s->view->first_recent);
+	if (with_modseq)
+		buf_printf(b, " MODSEQ (%llu)", (unsigned long long)ch->modseq);
+	buf_addstr(b, ")\r\n");
+	imap_send_raw(s, b->data, b->len);
 }
 
 static void
@@ -224,15 +256,7 @@ sync_changes(struct imap_session *s, uint64_t hm)
 		seq = imap_view_seq(v, ch[i].uid);
 		if (seq == 0 || is_own(v, ch[i].uid, ch[i].modseq))
 			continue;
-		buf_reset(&b);
-		buf_printf(&b, "* %u FETCH (UID %u FLAGS ", seq, ch[i].uid);
-		imap_write_flags(&b, ch[i].flags, ch[i].keywords,
-				 ch[i].uid >= v->first_recent);
-		if (s->condstore)
-			buf_printf(&b, " MODSEQ (%llu)",
-				   (unsigned long long)ch[i].modseq);
-		buf_addstr(&b, ")\r\n");
-		imap_send_raw(s, b.data, b.len);
+		imap_view_send_change(s, seq, &ch[i], s->condstore, &b);
 	}
 	buf_clear(&b);
 	store_changes_free(ch, n);

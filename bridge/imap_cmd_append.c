@@ -30,7 +30,7 @@ cmd_append(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	int r;
 
 	memset(&a, 0, sizeof a);
-	if (nargs < 2 || nargs > 4)
+	if (nargs < 2 || nargs > 5)
 		return imap_bad(s, "APPEND needs a folder and a message");
 	buf_init(&kw, (size_t)KEYWORDS_PER_FOLDER_MAX * (KEYWORD_LEN_MAX + 1));
 	if (args[i].type == IMAP_ARG_LIST) {
@@ -40,7 +40,7 @@ cmd_append(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		}
 		i++;
 	}
-	if (i < nargs - 1) {
+	if (i < nargs - 1 && !imap_arg_atom_is(&args[i], "UTF8")) {
 		if (args[i].type != IMAP_ARG_STRING ||
 		    imap_parse_datetime(args[i].s, args[i].len,
 					&a.internaldate,
@@ -50,11 +50,18 @@ cmd_append(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		}
 		i++;
 	}
-	if (i != nargs - 1 || args[i].type != IMAP_ARG_LITERAL) {
+	if (s->utf8_accept && i == nargs - 2 &&
+	    imap_arg_atom_is(&args[i], "UTF8") &&
+	    args[i + 1].type == IMAP_ARG_LIST && args[i + 1].nlist == 1 &&
+	    args[i + 1].list[0].type == IMAP_ARG_LITERAL) {
+		/* RFC 6855 4: UTF8 (~{N}...) */
+		msg = &args[i + 1].list[0];
+	} else if (i != nargs - 1 || args[i].type != IMAP_ARG_LITERAL) {
 		buf_clear(&kw);
 		return imap_bad(s, "Message literal expected");
+	} else {
+		msg = &args[i];
 	}
-	msg = &args[i];
 	if (msg->len == 0) {
 		buf_clear(&kw);
 		return imap_tagged(s, "NO", "[CANNOT] Empty message");

@@ -123,8 +123,7 @@ imap_session_capabilities(struct imap_session *s, struct buf *out)
 	buf_addstr(out, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE "
 			"NAMESPACE UNSELECT CHILDREN SPECIAL-USE UIDPLUS MOVE "
 			"CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS "
-			"STATUS=SIZE SEARCHRES BINARY UTF8=ACCEPT "
-			"LOGIN-REFERRALS");
+			"STATUS=SIZE SEARCHRES BINARY UTF8=ACCEPT");
 	buf_printf(out, " APPENDLIMIT=%u", (unsigned)IMAP_MAX_LITERAL);
 	if (s->state == IMAP_STATE_NOTAUTH) {
 		int allowed = tls ||

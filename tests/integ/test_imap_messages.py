@@ -1310,3 +1310,20 @@ def test_imap4rev2_session(raw):
     u, t = raw.cmd("UID SEARCH UNSEEN", tag="r2u")
     assert esearch(u) == {"TAG": "r2u", "UID": True, "ALL": {uids[0]}}, u
     raw.ok("UNSELECT")
+
+
+def test_append_utf8_data_item(raw):
+    """RFC 6855 4: after ENABLE UTF8=ACCEPT, APPEND takes UTF8 (~{N})."""
+    name = create_folder(raw, "ApUtf8")
+    msg = ("From: Jörg <j@example.org>\r\nSubject: Grüße\r\n\r\n"
+           "Hallo\r\n").encode()
+    raw.ok("ENABLE UTF8=ACCEPT")
+    raw.send(b"u8 APPEND " + quote(name).encode() + b" UTF8 (~{%d+}\r\n"
+             % len(msg) + msg + b")\r\n")
+    u, t = raw.read_until_tagged("u8")
+    assert t.startswith(b"u8 OK [APPENDUID"), t
+    raw.ok("SELECT %s" % quote(name))
+    u, t = raw.cmd("FETCH 1 BODY.PEEK[]")
+    assert tagged_status(t) == "OK", t
+    assert any(msg in x for x in u), u
+    raw.ok("UNSELECT")

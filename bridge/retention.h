@@ -1,7 +1,8 @@
 /*
  * bridge/retention.h: store retention (PRODUCT.md "Retention"): messages
  * in the Trash and Junk folders (found by their SPECIAL-USE attribute) are
- * expunged once their INTERNALDATE is older than the settings "trash_days"
+ * expunged once they have been in the folder (since the append, copy
+ * or move that put them there) longer than the settings "trash_days"
  * and "junk_days" (default RETENTION_DAYS_DEFAULT, 0 = never). The daemon
  * calls retention_run() hourly; `popbridge retention run` once.
  */

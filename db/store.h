@@ -324,7 +324,8 @@ int store_msg_expunge(struct store *st, int64_t folder_id,
 		      const struct store_uid_range *ranges, size_t nranges,
 		      uint32_t **uids_r, size_t *n_r);
 
-/* Expunges messages whose INTERNALDATE is before cutoff (retention). */
+/* Expunges messages that came into the folder (append, copy or move)
+ * before cutoff, unix time (retention). */
 int store_msg_expunge_older(struct store *st, int64_t folder_id,
 			    int64_t cutoff, size_t *n_r);
 

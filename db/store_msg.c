@@ -517,8 +517,9 @@ insert_message(struct store *st, int64_t folder_id, uint32_t uid,
 
 	s = store_stmt(st, "INSERT INTO messages(folder_id, uid, modseq,"
 	                   " flags, keywords, internaldate, internaldate_tz,"
-	                   " size, blob_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	                   " ?8, ?9)");
+	                   " size, blob_id, saved_at) VALUES(?1, ?2, ?3, ?4,"
+	                   " ?5, ?6, ?7, ?8, ?9,"
+	                   " CAST(strftime('%s', 'now') AS INTEGER))");
 	if (s == NULL)
 		return -STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, folder_id);
@@ -914,8 +915,11 @@ copy_move_one(struct store *st, const struct copy_item *c, int64_t src,
 	sqlite3_stmt *s;
 	int rc;
 
+	/* saved_at: retention counts from the move (Trash, Junk). */
 	s = store_stmt(st, "UPDATE messages SET folder_id = ?2, uid = ?3,"
-	                   " modseq = ?4, keywords = ?5 WHERE id = ?1");
+	                   " modseq = ?4, keywords = ?5,"
+	                   " saved_at = CAST(strftime('%s', 'now') AS INTEGER)"
+	                   " WHERE id = ?1");
 	if (s == NULL)
 		return -STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, c->id);
@@ -1188,7 +1192,7 @@ msg_expunge_older(struct store *st, int64_t folder_id, int64_t cutoff,
 	if ((rc = store_folder_row_get(st, folder_id, 0, &fr)) < 0)
 		return rc;
 	s = store_stmt(st, "SELECT id, uid FROM messages WHERE folder_id = ?1"
-	                   " AND internaldate < ?2 ORDER BY uid");
+	                   " AND saved_at < ?2 ORDER BY uid");
 	if (s == NULL)
 		return -STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, folder_id);

@@ -31,7 +31,9 @@
  *     keywords ever used in the folder, in order of first use (id); at
  *     most KEYWORDS_PER_FOLDER_MAX; their spelling is the canonical one.
  * messages(id, folder_id -> folders CASCADE, uid, modseq, flags,
- *          keywords, internaldate, internaldate_tz, size, blob_id)
+ *          keywords, internaldate, internaldate_tz, size, blob_id,
+ *          saved_at: unix time it came into this folder (append, copy,
+ *          move), for Trash/Junk retention)
  *     UNIQUE(folder_id, uid) serves UID ranges ("uid BETWEEN ? AND ?");
  *     index (folder_id, modseq) serves CHANGEDSINCE; index (blob_id)
  *     serves the blob reference check; the partial index (folder_id,
@@ -167,6 +169,7 @@ migrate_to_1(struct store *st)
 	        " internaldate_tz INTEGER NOT NULL DEFAULT 0,"
 	        " size INTEGER NOT NULL,"
 	        " blob_id INTEGER NOT NULL REFERENCES blobs(id),"
+	        " saved_at INTEGER NOT NULL DEFAULT 0,"
 	        " UNIQUE(folder_id, uid));"
 	        "CREATE INDEX messages_modseq ON messages(folder_id, modseq);"
 	        "CREATE INDEX messages_blob ON messages(blob_id);"

@@ -775,16 +775,23 @@ test_expunge_older(void)
 	         2);
 	T_EQ_INT(ts_append_full(st, trash, "A: 3\r\n\r\n", 8, 0, NULL, 2000),
 	         3);
-	T_EQ_INT(store_msg_expunge_older(st, trash, 2001, &n), 0);
-	T_EQ_INT(n, 2);
-	T_EQ_INT(ts_count(st, trash), 1);
-	T_EQ_INT(store_expunged_since(st, trash, 0, &uids, &n), 0);
-	T_EQ_INT(n, 2);
-	T_EQ_INT(uids[0], 1);
-	T_EQ_INT(uids[1], 3);
-	free(uids);
-	T_EQ_INT(store_msg_expunge_older(st, trash, 10, &n), 0);
+	/* The cutoff is on when a message came into the folder, not on its
+	 * INTERNALDATE (1000..5000 here): nothing arrived an hour ago. */
+	T_EQ_INT(store_msg_expunge_older(st, trash, (int64_t)time(NULL) - 3600,
+	                                 &n),
+	         0);
 	T_EQ_INT(n, 0);
+	T_EQ_INT(ts_count(st, trash), 3);
+	T_EQ_INT(store_msg_expunge_older(st, trash, (int64_t)time(NULL) + 10,
+	                                 &n),
+	         0);
+	T_EQ_INT(n, 3);
+	T_EQ_INT(ts_count(st, trash), 0);
+	T_EQ_INT(store_expunged_since(st, trash, 0, &uids, &n), 0);
+	T_EQ_INT(n, 3);
+	T_EQ_INT(uids[0], 1);
+	T_EQ_INT(uids[2], 3);
+	free(uids);
 	T_EQ_INT(store_msg_expunge_older(st, 999, 10, &n), -STORE_ERR_NOTFOUND);
 	ts_close_cleanup(&st);
 }

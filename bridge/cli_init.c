@@ -397,9 +397,7 @@ cli_init(struct cli_ctx *c, int argc, char **argv)
 		       "\n"
 		       "Set it now with:\n"
 		       "    popbridge passwd --data %s\n"
-		       "or start 'popbridge serve' and open the web admin's "
-		       "first-run page\n"
-		       "with the one-time setup URL it logs.\n",
+		       "(IMAP logins are refused until a password is set.)\n",
 		       c->cfg.data_dir);
 	}
 	rc = CLI_EXIT_OK;

@@ -27,6 +27,11 @@
 #include "imap_write.h"
 
 #define FETCH_CHUNK 256
+/* fetch_msg_cb's "stop here, output is full" (any value but 0 and 1). */
+#define FETCH_YIELD 2
+/* Sections larger than this go to the connection in pieces of this size
+ * rather than through one buffer holding all of it. */
+#define FETCH_STREAM_PIECE (1024 * 1024)
 #define FETCH_MAX_ITEMS 64
 #define FETCH_MAX_FIELDS 128
 
@@ -78,6 +83,7 @@ struct fetch_ctx {
 	size_t nuids, pos;
 	uint32_t *seen_changed; /* UIDs whose \Seen we set (ascending) */
 	size_t nseen, seenalloc;
+	uint32_t last_uid; /* last message handled by fetch_msg_cb */
 	struct buf out;
 	struct buf tmp;
 	struct buf dec;
@@ -581,6 +587,23 @@ emit_section(struct fetch_ctx *c, const struct fetch_item *it,
 		return 0;
 	}
 	apply_partial(it, &off, &len);
+	if (len > FETCH_STREAM_PIECE) {
+		/* Send what is built so far, then the literal piece by piece
+		 * straight to the connection. */
+		buf_printf(&c->out, "{%llu}\r\n", (unsigned long long)len);
+		imap_send_raw(c->s, c->out.data, c->out.len);
+		buf_reset(&c->out);
+		while (len > 0) {
+			uint64_t n = len < FETCH_STREAM_PIECE ? len
+							      : FETCH_STREAM_PIECE;
+			if (read_range(c, m, off, n, &p) < 0)
+				return -1;
+			imap_send_raw(c->s, p, (size_t)n);
+			off += n;
+			len -= n;
+		}
+		return 0;
+	}
 	if (read_range(c, m, off, len, &p) < 0)
 		return -1;
 	out_literal(c, p, len, 0);
@@ -612,6 +635,7 @@ fetch_msg_cb(const struct store_msg *m, void *arg)
 	size_t i;
 	int sp = 0;
 
+	c->last_uid = m->uid;
 	if (seq == 0)
 		return 0;
 	if (c->changedsince && m->modseq <= c->changedsince)
@@ -683,6 +707,9 @@ fetch_msg_cb(const struct store_msg *m, void *arg)
 #undef SP
 	buf_addstr(&c->out, ")\r\n");
 	imap_send_raw(c->s, c->out.data, c->out.len);
+	c->last_uid = m->uid;
+	if (conn_out_pending(c->s->conn) > IMAP_OUT_HIGH_WATER)
+		return FETCH_YIELD;
 	return 0;
 }
 
@@ -709,7 +736,7 @@ fetch_cont(struct imap_session *s)
 
 	while (c->pos < c->nuids) {
 		struct store_uid_range r[FETCH_CHUNK];
-		size_t nr = 0, end = c->pos + FETCH_CHUNK;
+		size_t nr = 0, end = c->pos + FETCH_CHUNK, chunk_first = c->pos;
 		int rc;
 
 		if (conn_out_pending(s->conn) > IMAP_OUT_HIGH_WATER) {
@@ -729,6 +756,15 @@ fetch_cont(struct imap_session *s)
 		}
 		rc = store_msg_iter(s->srv->st, s->view->folder_id, r, nr,
 				    c->want, fetch_msg_cb, c);
+		if (rc == FETCH_YIELD) {
+			/* Output is above the high-water mark: go on after
+			 * the last message written, once it drains. */
+			size_t k = chunk_first;
+			while (k < c->nuids && c->uids[k] <= c->last_uid)
+				k++;
+			c->pos = k;
+			continue;
+		}
 		if (c->failed == 2) {
 			s->cont = NULL;
 			return imap_tagged(s, "NO",

@@ -37,33 +37,9 @@
 #include "../common/buf.h"
 #include "../common/limits.h"
 #include "../common/log.h"
+#include "../common/arena.h"
 #include "../common/str.h"
 #include "../common/xalloc.h"
-
-/* ---- arena ---- */
-
-#define ARENA_ALIGN       16
-#define ARENA_FIRST_BLOCK (8 * 1024)
-#define ARENA_BLOCK       (64 * 1024)
-#define ARENA_BIG         (ARENA_BLOCK / 4) /* larger: a block of its own */
-
-struct arena_block {
-	struct arena_block *next;
-	size_t size; /* usable bytes after the header */
-	size_t used;
-};
-
-struct arena {
-	struct arena_block *first;  /* small, kept across resets */
-	struct arena_block *cur;    /* where small allocations go */
-	struct arena_block *blocks; /* every block but the first */
-	size_t total;               /* bytes in blocks */
-	size_t cap;
-};
-
-#define BLOCK_HDR                                                              \
-	((sizeof(struct arena_block) + ARENA_ALIGN - 1) &                      \
-	 ~(size_t)(ARENA_ALIGN - 1))
 
 /* Bytes written to the spool file per write() (staged below that). */
 #define SPOOL_STAGE (64 * 1024)
@@ -161,13 +137,6 @@ static unsigned char ctab[256];
 
 static void ctab_init(void);
 static inline size_t scan(const char *p, size_t j, size_t len, unsigned cls);
-static struct arena_block *block_new(size_t size);
-static char *block_data(struct arena_block *b);
-static void arena_init(struct arena *a);
-static inline void *arena_alloc(struct arena *a, size_t n);
-static void arena_reset(struct arena *a);
-static void arena_wipe(struct arena *a);
-static void arena_free(struct arena *a);
 static void arena_cap_update(struct imap_reader *r);
 static uint64_t append_cap(const struct imap_reader *r);
 static void command_reset(struct imap_reader *r);
@@ -255,99 +224,6 @@ scan(const char *p, size_t j, size_t len, unsigned cls)
 	return j;
 }
 
-/* ---- arena ---- */
-
-static struct arena_block *
-block_new(size_t size)
-{
-	struct arena_block *b = xmalloc(BLOCK_HDR + size);
-
-	b->next = NULL;
-	b->size = size;
-	b->used = 0;
-	return b;
-}
-
-static char *
-block_data(struct arena_block *b)
-{
-	return (char *)b + BLOCK_HDR;
-}
-
-static void
-arena_init(struct arena *a)
-{
-	a->first = block_new(ARENA_FIRST_BLOCK);
-	a->cur = a->first;
-	a->blocks = NULL;
-	a->total = 0;
-	a->cap = 0;
-}
-
-/* NULL when the cap would be passed. */
-static inline void *
-arena_alloc(struct arena *a, size_t n)
-{
-	struct arena_block *b = a->cur;
-	size_t need, bsize;
-
-	if (n > SIZE_MAX / 4)
-		return NULL;
-	need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	if (need == 0)
-		need = ARENA_ALIGN;
-	if (b->size - b->used >= need) {
-		char *p = block_data(b) + b->used;
-		b->used += need;
-		return p;
-	}
-	bsize = need > ARENA_BIG ? need : ARENA_BLOCK;
-	if (bsize > a->cap || a->total > a->cap - bsize)
-		return NULL;
-	b = block_new(bsize);
-	b->next = a->blocks;
-	a->blocks = b;
-	a->total += bsize;
-	b->used = need;
-	if (need <= ARENA_BIG)
-		a->cur = b;
-	return block_data(b);
-}
-
-static void
-arena_reset(struct arena *a)
-{
-	struct arena_block *b, *next;
-
-	for (b = a->blocks; b != NULL; b = next) {
-		next = b->next;
-		free(b);
-	}
-	a->blocks = NULL;
-	a->total = 0;
-	a->first->used = 0;
-	a->cur = a->first;
-}
-
-/* Zeroes what was allocated (credentials). */
-static void
-arena_wipe(struct arena *a)
-{
-	struct arena_block *b;
-
-	explicit_bzero(block_data(a->first), a->first->used);
-	for (b = a->blocks; b != NULL; b = b->next)
-		explicit_bzero(block_data(b), b->used);
-}
-
-static void
-arena_free(struct arena *a)
-{
-	arena_reset(a);
-	free(a->first);
-	a->first = a->cur = NULL;
-}
-
 static uint64_t
 append_cap(const struct imap_reader *r)
 {
@@ -395,7 +271,7 @@ imap_reader_new(size_t line_max, uint64_t literal_max, const char *spool_dir)
 	buf_init(&r->line, line_max);
 	buf_init(&r->tag, line_max);
 	buf_init(&r->raw, line_max);
-	arena_init(&r->arena);
+	arena_init(&r->arena, 0);
 	arena_cap_update(r);
 	return r;
 }

@@ -33,6 +33,11 @@ int str_cstr_to_u64(const char *s, uint64_t max, uint64_t *v_r);
 const char *str_memcasemem(const char *hay, size_t hlen, const char *needle,
 			   size_t nlen);
 int str_casecmp_ascii(const char *a, const char *b);
+
+/* Value of a hex digit, or -1. */
+int str_hex_value(int c);
+/* Value of a base64 character (RFC 4648 alphabet), or -1. */
+int str_base64_value(int c);
 int str_ncasecmp_ascii(const char *a, const char *b, size_t n);
 
 #endif

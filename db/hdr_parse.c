@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/str.h"
 #include "../common/limits.h"
 #include "hdr_charset.h"
 
@@ -212,17 +213,6 @@ parse_enc_word(const char *s, size_t len, size_t i, struct enc_word *w)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* RFC 2047 4.2: "_" is SP, "=XX" an octet; a bad "=" stays as it is. */
 static int
@@ -238,7 +228,7 @@ decode_q(struct str t, struct buf *out)
 		if (c == '_') {
 			c = ' ';
 		} else if (c == '=' && i + 2 < t.len) {
-			int h = hexval(t.p[i + 1]), l = hexval(t.p[i + 2]);
+			int h = str_hex_value(t.p[i + 1]), l = str_hex_value(t.p[i + 2]);
 
 			if (h >= 0 && l >= 0) {
 				c = (char)(h * 16 + l);
@@ -251,21 +241,6 @@ decode_q(struct str t, struct buf *out)
 	return 0;
 }
 
-static int
-b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /* RFC 2047 4.1; padding may be missing. -1 on a character outside it. */
 static int
@@ -280,7 +255,7 @@ decode_b(struct str t, struct buf *out)
 	if (buf_reserve(out, n) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int v = b64val(t.p[i]);
+		int v = str_base64_value(t.p[i]);
 
 		if (v < 0)
 			return -2;

@@ -28,17 +28,6 @@ is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* ---- The parse tree ---- */
 
@@ -773,21 +762,6 @@ mime_partmap_find(const unsigned char *pm, size_t pmlen, const uint32_t *path,
 
 /* ---- Content-transfer-encodings (RFC 2045 section 6) ---- */
 
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /*
  * Base64, tolerant: characters outside the alphabet are skipped, and "="
@@ -801,7 +775,7 @@ decode_base64(const unsigned char *s, size_t len, unsigned char *o)
 	size_t i, n = 0;
 
 	for (i = 0; i < len; i++) {
-		int v = b64val(s[i]);
+		int v = str_base64_value(s[i]);
 
 		if (v < 0) {
 			if (s[i] == '=') {
@@ -849,8 +823,8 @@ decode_qp(const unsigned char *s, size_t len, unsigned char *o)
 			size_t j = i + 1;
 			int h, l;
 
-			if (j + 1 < len && (h = hexval((char)s[j])) >= 0 &&
-			    (l = hexval((char)s[j + 1])) >= 0) {
+			if (j + 1 < len && (h = str_hex_value((char)s[j])) >= 0 &&
+			    (l = str_hex_value((char)s[j + 1])) >= 0) {
 				o[n++] = (unsigned char)(h * 16 + l);
 				i += 3;
 				continue;

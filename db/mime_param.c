@@ -431,17 +431,6 @@ out:
 	params_merge_2231(mp, rp, nraw);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 int
 mime_param_decode_2231(struct str v, struct buf *out)
@@ -466,10 +455,10 @@ mime_param_decode_2231(struct str v, struct buf *out)
 	for (i = 0; i < v.len; i++) {
 		char c = v.p[i];
 
-		if (c == '%' && i + 2 < v.len && hexval(v.p[i + 1]) >= 0 &&
-		    hexval(v.p[i + 2]) >= 0) {
-			c = (char)(hexval(v.p[i + 1]) * 16 +
-			           hexval(v.p[i + 2]));
+		if (c == '%' && i + 2 < v.len && str_hex_value(v.p[i + 1]) >= 0 &&
+		    str_hex_value(v.p[i + 2]) >= 0) {
+			c = (char)(str_hex_value(v.p[i + 1]) * 16 +
+			           str_hex_value(v.p[i + 2]));
 			i += 2;
 		}
 		tmp.data[tmp.len++] = c;

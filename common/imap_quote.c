@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "str.h"
 
 /* Longest string written as a quoted string; longer ones become literals. */
 #define QUOTED_MAX 1000
@@ -177,20 +178,13 @@ utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp_r)
 	return 0;
 }
 
+/* Modified base64 (RFC 3501 5.1.3): ',' stands where base64 has '/'. */
 static int
 b64_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
+	if (c == '/')
+		return -1;
+	return str_base64_value(c == ',' ? '/' : c);
 }
 
 static int

@@ -25,12 +25,12 @@
 
 #include "../common/limits.h"
 #include "../common/xalloc.h"
+#include "../db/secret.h"
 #include "../db/store.h"
 #include "cli.h"
 #include "tls.h"
 
 #define INIT_USAGE        "init [--data DIR] --user NAME [--password-file FILE]"
-#define SECRET_KEY_LEN    32
 #define SETUP_TOKEN_BYTES 16
 
 static const struct {
@@ -172,29 +172,16 @@ init_tls(struct cli_ctx *c, const char **state_r)
 static int
 init_secret(struct cli_ctx *c, const char **state_r)
 {
-	unsigned char key[SECRET_KEY_LEN];
 	char *path = cli_data_path(c, CLI_SECRET_FILE);
-	int r;
+	const char *err = NULL;
+	int r = secret_key_create(path, &err);
 
-	if (path_exists(path)) {
-		*state_r = "present";
-		free(path);
-		return 0;
-	}
-	if (RAND_bytes(key, sizeof key) != 1) {
-		cli_error(c, "cannot get random bytes for %s", path);
-		free(path);
-		return CLI_EXIT_FAIL;
-	}
-	r = write_new_file(path, key, sizeof key, 0600);
-	OPENSSL_cleanse(key, sizeof key);
+	free(path);
 	if (r < 0) {
-		cli_error(c, "cannot write %s: %s", path, strerror(errno));
-		free(path);
+		cli_error(c, "%s", err ? err : "cannot create the secret key");
 		return CLI_EXIT_FAIL;
 	}
 	*state_r = r == 1 ? "created" : "present";
-	free(path);
 	return 0;
 }
 

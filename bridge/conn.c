@@ -23,10 +23,18 @@
  * write or a read become the opposite interest; decrypted bytes that OpenSSL
  * already holds (SSL_pending), which epoll cannot see, are read through the
  * kick timer (the idea of Redis tls.c updateSSLEvent/tlsProcessPendingData).
+ *
+ * Client conns (conn_new_client, the POP3 poller) start in CONNECTING: the
+ * non-blocking connect() completes when the socket turns writable, and
+ * SO_ERROR says how (curl lib/connect.c verifyconnect()). The TLS handshake
+ * then runs in connect state through a tls_client.h SSL, and its failure
+ * is told by tls_client_failure() (RFC 6125 names, RFC 2595 STLS).
  */
 #include "conn.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +52,7 @@
 #include "../common/xalloc.h"
 #include "ev.h"
 #include "tls.h"
+#include "tls_client.h"
 
 /* Bytes read per socket/SSL read call (one TLS record at most). */
 #define CONN_READ_CHUNK (16 * 1024)
@@ -53,8 +62,11 @@
 #define CONN_KEEP_BUF 4096
 /* Longest single SSL_write (partial writes are on anyway). */
 #define CONN_SSL_WRITE_MAX (1024 * 1024)
+/* Longest sentence of a failed client handshake (tls_client_failure). */
+#define CONN_CLIENT_ERROR_MAX 1024
 
 enum conn_state {
+	CONN_ST_CONNECTING, /* client: connect() in progress */
 	CONN_ST_PLAIN,
 	CONN_ST_STARTTLS_FLUSH, /* sending plaintext queued before STARTTLS */
 	CONN_ST_HANDSHAKE,
@@ -90,6 +102,7 @@ struct conn {
 	unsigned timed_out : 1;   /* inactivity timer fired */
 	unsigned flush_expired : 1;
 	unsigned peer_loopback : 1;
+	unsigned tls_client : 1; /* ssl is a tls_client.h SSL */
 
 	unsigned timeout_ms;
 	uint64_t last_in_ms;
@@ -100,6 +113,9 @@ struct conn {
 	struct tls_sock sock; /* what the TLS BIO sees of the socket */
 
 	const char *error;
+	const char *start_error; /* client: reported once the loop runs */
+	char *host;         /* client: the name the certificate must match */
+	char *client_error; /* client: a failed handshake's sentence */
 	char errbuf[128];
 	char peer[48];
 	char tls_info[64];
@@ -125,14 +141,18 @@ static int conn_flush(struct conn *c, unsigned ready);
 static int conn_write_some(struct conn *c);
 static const char *conn_ssl_reason(struct conn *c, int err, const char *what);
 static void conn_cancel_timers(struct conn *c);
+static struct conn *conn_alloc(struct ev_loop *loop, int fd, size_t in_cap,
+                               conn_cb cb, void *arg);
+static struct conn *conn_watch(struct conn *c);
+static int conn_connect_done(struct conn *c, unsigned ready);
+static const char *conn_errno_text(struct conn *c, int err);
 static int conn_out_begin(struct conn *c);
 static void conn_out_end(struct conn *c);
 
 /* ---- life cycle ---- */
 
-struct conn *
-conn_new(struct ev_loop *loop, int fd, SSL_CTX *tls, size_t in_cap, conn_cb cb,
-         void *arg)
+static struct conn *
+conn_alloc(struct ev_loop *loop, int fd, size_t in_cap, conn_cb cb, void *arg)
 {
 	struct conn *c = xcalloc(1, sizeof *c);
 
@@ -144,6 +164,31 @@ conn_new(struct ev_loop *loop, int fd, SSL_CTX *tls, size_t in_cap, conn_cb cb,
 	buf_init(&c->out, 0);
 	c->last_in_ms = ev_now_ms();
 	c->sock.fd = fd;
+	return c;
+}
+
+/* Adds c to the loop with c->mask; NULL (fd closed, c freed) on failure. */
+static struct conn *
+conn_watch(struct conn *c)
+{
+	if (ev_fd_set(c->loop, c->fd, c->mask, conn_io_cb, c) < 0) {
+		log_warn("conn: cannot watch fd %d", c->fd);
+		if (c->ssl)
+			SSL_free(c->ssl);
+		close(c->fd);
+		free(c->host);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct conn *
+conn_new(struct ev_loop *loop, int fd, SSL_CTX *tls, size_t in_cap, conn_cb cb,
+         void *arg)
+{
+	struct conn *c = conn_alloc(loop, fd, in_cap, cb, arg);
+
 	if (tls != NULL) {
 		c->ssl = tls_ssl_new(tls, &c->sock);
 		if (c->ssl == NULL)
@@ -155,14 +200,38 @@ conn_new(struct ev_loop *loop, int fd, SSL_CTX *tls, size_t in_cap, conn_cb cb,
 		c->state = CONN_ST_PLAIN;
 		c->mask = EV_READ;
 	}
-	if (ev_fd_set(loop, fd, c->mask, conn_io_cb, c) < 0) {
-		log_warn("conn: cannot watch fd %d", fd);
-		if (c->ssl)
-			SSL_free(c->ssl);
-		close(fd);
-		free(c);
-		return NULL;
+	return conn_watch(c);
+}
+
+struct conn *
+conn_new_client(struct ev_loop *loop, int fd, SSL_CTX *tls, const char *host,
+                size_t in_cap, conn_cb cb, void *arg)
+{
+	struct conn *c = conn_alloc(loop, fd, in_cap, cb, arg);
+	int fl = fcntl(fd, F_GETFL);
+
+	/* The caller's connect() was non-blocking; make sure of it. */
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	c->state = CONN_ST_CONNECTING;
+	c->mask = EV_WRITE;
+	if (host != NULL && host[0] != '\0')
+		c->host = xstrdup(host);
+	if (tls != NULL && c->host == NULL) {
+		/* Never TLS without a name to check the certificate. */
+		c->start_error = "no host name to check the server "
+		                 "certificate against";
+	} else if (tls != NULL) {
+		c->ssl = tls_client_ssl_new(tls, &c->sock, c->host);
+		if (c->ssl == NULL)
+			c->start_error = "cannot set up TLS for this host name";
+		else
+			c->tls_client = 1;
 	}
+	if (conn_watch(c) == NULL)
+		return NULL;
+	if (c->start_error != NULL)
+		conn_touch(c);
 	return c;
 }
 
@@ -200,6 +269,11 @@ conn_free(struct conn **cp)
 	buf_clear(&c->in);
 	buf_clear(&c->out);
 	c->out_off = 0;
+	free(c->host);
+	c->host = NULL;
+	free(c->client_error);
+	c->client_error = NULL;
+	c->error = NULL;
 	/* Inside a callback, conn_run() frees the struct on the way out. */
 	if (c->depth == 0)
 		free(c);
@@ -289,6 +363,14 @@ conn_work(struct conn *c, unsigned ready)
 		if (conn_emit(c, CONN_EV_TIMEOUT) < 0)
 			return;
 	}
+	if (c->state == CONN_ST_CONNECTING) {
+		if (c->closing) {
+			conn_end(c, CONN_EV_CLOSED, NULL);
+			return;
+		}
+		if (conn_connect_done(c, ready) <= 0)
+			return;
+	}
 	if (c->state == CONN_ST_HANDSHAKE) {
 		if (c->closing) {
 			conn_end(c, CONN_EV_CLOSED, NULL);
@@ -359,6 +441,9 @@ conn_update_io(struct conn *c)
 	size_t pending = c->out.len - c->out_off;
 
 	switch (c->state) {
+	case CONN_ST_CONNECTING:
+		mask = EV_WRITE;
+		break;
 	case CONN_ST_HANDSHAKE:
 		mask = c->hs_want;
 		break;
@@ -406,6 +491,51 @@ conn_ssl_reason(struct conn *c, int err, const char *what)
 	return c->errbuf;
 }
 
+/* "connection refused": strerror(err) in lower case, in errbuf. */
+static const char *
+conn_errno_text(struct conn *c, int err)
+{
+	snprintf(c->errbuf, sizeof c->errbuf, "%s", strerror(err));
+	c->errbuf[0] = (char)tolower((unsigned char)c->errbuf[0]);
+	return c->errbuf;
+}
+
+/*
+ * Client: whether the non-blocking connect() finished. 1 connected (state
+ * now HANDSHAKE or PLAIN), 0 still in progress, -1 ended (ERROR reported).
+ */
+static int
+conn_connect_done(struct conn *c, unsigned ready)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	socklen_t elen;
+	int err = 0;
+
+	if (c->start_error != NULL)
+		return conn_end(c, CONN_EV_ERROR, c->start_error);
+	if (!(ready & (EV_READ | EV_WRITE)))
+		return 0;
+	elen = sizeof err;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err == 0 && getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (errno == ENOTCONN)
+			return 0; /* a spurious wakeup: keep waiting */
+		err = errno;
+	}
+	if (err != 0)
+		return conn_end(c, CONN_EV_ERROR, conn_errno_text(c, err));
+	if (c->ssl != NULL) {
+		/* The client speaks first: ClientHello. */
+		c->state = CONN_ST_HANDSHAKE;
+		c->hs_want = EV_WRITE;
+	} else {
+		c->state = CONN_ST_PLAIN;
+	}
+	return 1;
+}
+
 /* 1 done (TLS_READY reported, conn alive), 0 in progress, -1 ended. */
 static int
 conn_handshake(struct conn *c)
@@ -437,6 +567,16 @@ conn_handshake(struct conn *c)
 		return 0;
 	default:
 		c->ssl_fatal = 1;
+		if (c->tls_client) {
+			char why[CONN_CLIENT_ERROR_MAX];
+
+			(void)tls_client_failure(c->ssl, c->host, why,
+			                         sizeof why);
+			ERR_clear_error();
+			free(c->client_error);
+			c->client_error = xstrdup(why);
+			return conn_end(c, CONN_EV_ERROR, c->client_error);
+		}
 		return conn_end(c, CONN_EV_ERROR,
 		                conn_ssl_reason(c, err, "TLS handshake"));
 	}
@@ -517,7 +657,7 @@ conn_read(struct conn *c)
 		 */
 		int one = 1;
 		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
-				 sizeof one);
+		                 sizeof one);
 		if (conn_emit(c, CONN_EV_DATA) < 0)
 			return -1;
 		if (c->in.len == 0 && c->in.size > CONN_KEEP_BUF)
@@ -543,7 +683,8 @@ conn_flush(struct conn *c, unsigned ready)
 	for (rounds = 0; rounds < 8; rounds++) {
 		size_t pending = c->out.len - c->out_off;
 
-		if (c->state == CONN_ST_DEAD || c->state == CONN_ST_HANDSHAKE)
+		if (c->state == CONN_ST_DEAD || c->state == CONN_ST_HANDSHAKE ||
+		    c->state == CONN_ST_CONNECTING)
 			return 0;
 		if (pending > 0 && (!c->wblocked || (ready & EV_WRITE) ||
 		                    (c->wr_wants_rd && (ready & EV_READ)))) {
@@ -759,6 +900,45 @@ conn_starttls(struct conn *c, SSL_CTX *tls)
 	                                   : CONN_ST_HANDSHAKE;
 	conn_touch(c);
 	return 0;
+}
+
+int
+conn_starttls_client(struct conn *c, SSL_CTX *tls, const char *host)
+{
+	SSL *ssl;
+
+	if (c == NULL || tls == NULL || host == NULL || host[0] == '\0' ||
+	    c->freed || c->state != CONN_ST_PLAIN || c->ssl != NULL)
+		return -1;
+	/* The server spoke out of turn: what it sent after its STLS reply
+	 * would be taken as if it came over TLS (RFC 2595 section 4). */
+	if (c->in.len > 0)
+		return -1;
+	ssl = tls_client_ssl_new(tls, &c->sock, host);
+	if (ssl == NULL)
+		return -1;
+	if (c->host == NULL || strcmp(c->host, host) != 0) {
+		free(c->host);
+		c->host = xstrdup(host);
+	}
+	c->ssl = ssl;
+	c->tls_client = 1;
+	/* The client speaks first: ClientHello. */
+	c->hs_want = EV_WRITE;
+	c->rd_wants_wr = c->wr_wants_rd = 0;
+	c->state = c->out.len > c->out_off ? CONN_ST_STARTTLS_FLUSH
+	                                   : CONN_ST_HANDSHAKE;
+	conn_touch(c);
+	return 0;
+}
+
+int
+conn_peer_fingerprint(struct conn *c, char hex[65])
+{
+	hex[0] = '\0';
+	if (c == NULL || c->ssl == NULL || c->tls_info[0] == '\0')
+		return -1;
+	return tls_client_peer_fingerprint(c->ssl, hex);
 }
 
 int

@@ -70,6 +70,27 @@ void conn_resume_read(struct conn *c);
  * already queued is flushed in plaintext first.
  */
 int conn_starttls(struct conn *c, SSL_CTX *tls);
+
+/*
+ * Client side (the POP3 poller). conn_new_client takes a socket whose
+ * non-blocking connect() may still be in progress: the conn waits for it
+ * (CONN_EV_ERROR with conn_error() "connection refused", ... when it
+ * fails). With tls (a tls_client.h context) the handshake follows, with
+ * host as SNI and the name the certificate must match, and
+ * CONN_EV_TLS_READY comes when done; a failed handshake is CONN_EV_ERROR
+ * with conn_error() the sentence of tls_client_failure(). Without tls the
+ * server's first bytes come as CONN_EV_DATA. The connect and handshake are
+ * bounded by conn_set_timeout like any input wait.
+ */
+struct conn *conn_new_client(struct ev_loop *loop, int fd, SSL_CTX *tls,
+			     const char *host, size_t in_cap, conn_cb cb,
+			     void *arg);
+/* STLS on a client conn: like conn_starttls, in connect state, checking
+ * host. -1 when input is buffered (the server spoke out of turn). */
+int conn_starttls_client(struct conn *c, SSL_CTX *tls, const char *host);
+/* SHA-256 fingerprint of the peer certificate (tls_client.h); -1 without
+ * TLS or a peer certificate. */
+int conn_peer_fingerprint(struct conn *c, char hex[65]);
 int conn_is_tls(const struct conn *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or NULL. */
 const char *conn_tls_info(const struct conn *c);

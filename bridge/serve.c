@@ -3,8 +3,9 @@
  * IMAP listeners (plain with STARTTLS, and implicit TLS), and runs the one
  * event loop: accepting connections (up to MAX_CONNECTIONS), signals through
  * a signalfd (TERM/INT stop, HUP reloads the TLS certificate), the
- * data_version check for other processes' commits (notify.c) and the hourly
- * Trash/Junk retention.
+ * data_version check for other processes' commits (notify.c), the hourly
+ * Trash/Junk retention, and the POP3 poller (poller.c), whose new mail
+ * wakes IDLE sessions within POLL_NOTIFY_DELAY_MS of its commit.
  */
 #include "serve.h"
 
@@ -17,11 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "../common/limits.h"
 #include "../common/log.h"
 #include "../common/xalloc.h"
+#include "../db/secret.h"
 #include "../db/store.h"
 #include "auth_throttle.h"
 #include "config.h"
@@ -29,11 +32,17 @@
 #include "imap_server.h"
 #include "imap_session.h"
 #include "net.h"
+#include "poller.h"
 #include "retention.h"
 #include "tls.h"
 
 #define MAX_LISTENERS 16
 #define RETENTION_INTERVAL_MS (60ull * 60 * 1000)
+/* New mail from the poller reaches IDLE sessions after at most this many
+ * ms: a poll storing many messages wakes them once per batch, not once
+ * per message. */
+#define POLL_NOTIFY_DELAY_MS 20
+#define POLL_NOTIFY_FOLDERS 16
 
 struct listener {
 	int fd;
@@ -47,6 +56,10 @@ struct serve {
 	int sigfd;
 	uint64_t retention_timer;
 	const struct pb_config *cfg;
+	struct poller *poller;
+	int64_t notify_folders[POLL_NOTIFY_FOLDERS];
+	size_t nnotify;
+	uint64_t notify_timer;
 };
 
 static void
@@ -145,6 +158,62 @@ retention_cb(void *arg)
 							    s->view->folder_id);
 		}
 	}
+}
+
+static void
+poll_notify_cb(void *arg)
+{
+	struct serve *sv = arg;
+	size_t i;
+
+	sv->notify_timer = 0;
+	for (i = 0; i < sv->nnotify; i++)
+		notify_folder_changed(&sv->srv, NULL, sv->notify_folders[i]);
+	sv->nnotify = 0;
+}
+
+/* The poller committed a message into folder_id. */
+static void
+poll_stored_cb(int64_t folder_id, void *arg)
+{
+	struct serve *sv = arg;
+	size_t i;
+
+	for (i = 0; i < sv->nnotify; i++)
+		if (sv->notify_folders[i] == folder_id)
+			break;
+	if (i == sv->nnotify) {
+		if (sv->nnotify == POLL_NOTIFY_FOLDERS)
+			poll_notify_cb(sv);
+		sv->notify_folders[sv->nnotify++] = folder_id;
+	}
+	if (sv->notify_timer == 0)
+		sv->notify_timer = ev_timer_add(sv->srv.loop,
+						POLL_NOTIFY_DELAY_MS,
+						poll_notify_cb, sv);
+}
+
+/* Starts the POP3 poller with the data directory's secret.key. */
+static int
+start_poller(struct serve *sv)
+{
+	unsigned char key[SECRET_KEY_LEN];
+	const char *err = NULL;
+	char *path = xasprintf("%s/secret.key", sv->cfg->data_dir);
+
+	if (secret_key_create(path, &err) < 0 ||
+	    secret_key_load(path, key, &err) < 0) {
+		log_error("%s", err ? err : "cannot load secret.key");
+		free(path);
+		return -1;
+	}
+	free(path);
+	sv->poller = poller_new(sv->srv.loop, sv->srv.st, key,
+				sv->cfg->max_message_size);
+	OPENSSL_cleanse(key, sizeof key);
+	poller_set_stored_cb(sv->poller, poll_stored_cb, sv);
+	poller_schedule_start(sv->poller);
+	return 0;
 }
 
 static int
@@ -248,6 +317,8 @@ serve_run(const struct pb_config *cfg)
 	}
 	ev_fd_set(sv.srv.loop, sv.sigfd, EV_READ, signal_cb, &sv);
 	notify_start(&sv.srv);
+	if (start_poller(&sv) < 0)
+		goto out;
 	sv.retention_timer = ev_timer_add(sv.srv.loop, 1000, retention_cb, &sv);
 	log_setup_hint(&sv);
 	log_info("popbridge serving data=%s", cfg->data_dir);
@@ -256,6 +327,9 @@ serve_run(const struct pb_config *cfg)
 	else
 		rc = 0;
 out:
+	poller_free(&sv.poller);
+	if (sv.notify_timer)
+		ev_timer_del(sv.srv.loop, sv.notify_timer);
 	while (sv.srv.sessions) {
 		struct imap_session *s = sv.srv.sessions;
 		imap_session_free(&s);

@@ -11,7 +11,8 @@
  *
  * Also the socket BIO of conn.c's TLS connections (tls_ssl_new): send with
  * MSG_NOSIGNAL, so SIGPIPE is never raised by TLS writes, whatever the
- * process's signal setup.
+ * process's signal setup. tls_ssl_attach gives the same BIO to any SSL
+ * (tls_client.c makes client ones).
  */
 #include "tls.h"
 
@@ -45,6 +46,7 @@
 
 static char tls_errbuf[PATH_MAX + 512];
 static BIO_METHOD *tls_bio_method;
+static int tls_bio_type;
 
 static int tls_fail(const char **error_r, const char *what, const char *path)
         __attribute__((nonnull(2)));
@@ -55,6 +57,7 @@ static int tls_write_pem(const char *path, mode_t mode, EVP_PKEY *key,
 static int tls_bio_write(BIO *b, const char *data, int len);
 static int tls_bio_read(BIO *b, char *data, int len);
 static long tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr);
+static int tls_bio_method_init(void);
 
 /* Formats "what path: openssl reason" (or strerror) into tls_errbuf. */
 static int
@@ -367,34 +370,35 @@ tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
 
-SSL *
-tls_ssl_new(SSL_CTX *ctx, struct tls_sock *sock)
+/* Makes the BIO method once; kept for the life of the process. */
+static int
+tls_bio_method_init(void)
 {
-	SSL *ssl;
+	if (tls_bio_method != NULL)
+		return 0;
+	tls_bio_type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK;
+	tls_bio_method = BIO_meth_new(tls_bio_type, "popbridge socket");
+	if (tls_bio_method == NULL ||
+	    BIO_meth_set_write(tls_bio_method, tls_bio_write) != 1 ||
+	    BIO_meth_set_read(tls_bio_method, tls_bio_read) != 1 ||
+	    BIO_meth_set_ctrl(tls_bio_method, tls_bio_ctrl) != 1) {
+		BIO_meth_free(tls_bio_method);
+		tls_bio_method = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_ssl_attach(SSL *ssl, struct tls_sock *sock)
+{
 	BIO *bio;
 
-	if (tls_bio_method == NULL) {
-		/* Made once, kept for the life of the process. */
-		tls_bio_method =
-		        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-		                     "popbridge socket");
-		if (tls_bio_method == NULL ||
-		    BIO_meth_set_write(tls_bio_method, tls_bio_write) != 1 ||
-		    BIO_meth_set_read(tls_bio_method, tls_bio_read) != 1 ||
-		    BIO_meth_set_ctrl(tls_bio_method, tls_bio_ctrl) != 1) {
-			BIO_meth_free(tls_bio_method);
-			tls_bio_method = NULL;
-			return NULL;
-		}
-	}
-	ssl = SSL_new(ctx);
-	if (ssl == NULL)
-		return NULL;
+	if (tls_bio_method_init() < 0)
+		return -1;
 	bio = BIO_new(tls_bio_method);
-	if (bio == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
+	if (bio == NULL)
+		return -1;
 	BIO_set_data(bio, sock);
 	BIO_set_init(bio, 1);
 	SSL_set_bio(ssl, bio, bio);
@@ -402,6 +406,31 @@ tls_ssl_new(SSL_CTX *ctx, struct tls_sock *sock)
 	                          SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	return 0;
+}
+
+struct tls_sock *
+tls_ssl_sock(SSL *ssl)
+{
+	BIO *bio = ssl != NULL ? SSL_get_rbio(ssl) : NULL;
+
+	if (bio == NULL || tls_bio_method == NULL ||
+	    BIO_method_type(bio) != tls_bio_type)
+		return NULL;
+	return BIO_get_data(bio);
+}
+
+SSL *
+tls_ssl_new(SSL_CTX *ctx, struct tls_sock *sock)
+{
+	SSL *ssl = SSL_new(ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	if (tls_ssl_attach(ssl, sock) < 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
 	SSL_set_accept_state(ssl);
 	return ssl;
 }

@@ -42,4 +42,14 @@ struct tls_sock {
 typedef struct ssl_st SSL;
 SSL *tls_ssl_new(SSL_CTX *ctx, struct tls_sock *sock);
 
+/*
+ * The pieces of tls_ssl_new for other SSLs (tls_client.c): gives ssl the
+ * socket BIO on sock with the same modes and options, but sets neither
+ * accept nor connect state (0, or -1 on OOM); and the tls_sock of an SSL
+ * made so (NULL for any other BIO), e.g. for the errno of a failed
+ * handshake.
+ */
+int tls_ssl_attach(SSL *ssl, struct tls_sock *sock);
+struct tls_sock *tls_ssl_sock(SSL *ssl);
+
 #endif

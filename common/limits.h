@@ -46,9 +46,39 @@
 /* Decoded body text kept for SEARCH BODY/TEXT per message. */
 #define SEARCH_TEXT_MAX (2 * 1024 * 1024)
 
-/* POP3 (next issue): reply line and message size (default, configurable). */
+/* POP3: reply line (status or listing line, without CRLF) and message size
+ * (default of [poller] max_message_size). */
 #define POP3_MAX_LINE (64 * 1024)
 #define POP3_MAX_MESSAGE_DEFAULT (100LL * 1024 * 1024)
+/* A UIDL is 1..70 characters 0x21..0x7E (RFC 1939); "sha256:" + 64 hex
+ * for servers without UIDL. */
+#define POP3_UIDL_MAX 70
+#define POP3_DIGEST_UIDL_LEN 71
+/* Messages in one maildrop listing (message numbers above it are refused
+ * as a garbled listing: the poll fails with that error). */
+#define POP3_MAX_MESSAGES 1000000
+/* Connect (incl. DNS and TLS handshake) and read timeouts. */
+#define POP3_CONNECT_TIMEOUT_SECS 30
+#define POP3_READ_TIMEOUT_SECS 120
+/* Commands in flight at once when the server offers PIPELINING. */
+#define POP3_PIPELINE_DEPTH 16
+/* Password and user name of an account (before sealing). */
+#define POP3_PASSWORD_MAX 1024
+#define POP3_USER_MAX 255
+/* Accounts, their names, hosts. */
+#define STORE_ACCTS_MAX 64
+#define STORE_ACCT_NAME_MAX 64
+#define STORE_ACCT_HOST_MAX 253
+/* Poll scheduling: interval bounds (seconds), backoff cap, jitter. */
+#define POLL_INTERVAL_MIN 60
+#define POLL_INTERVAL_MAX (7 * 24 * 3600)
+#define POLL_INTERVAL_DEFAULT 300
+#define POLL_BACKOFF_MAX_SECS 3600
+#define POLL_JITTER_PCT 10
+/* A refused login waits at least this long before the next attempt. */
+#define POLL_AUTH_RETRY_SECS 3600
+/* The poll lease: held this long and renewed while the poll runs. */
+#define POLL_LEASE_SECS 300
 
 /* Failed logins: per-address delay doubles from 1 s up to this many. */
 #define AUTH_FAIL_DELAY_MAX_SECS 16

@@ -363,6 +363,145 @@ int store_import_mark(struct store *st, int64_t folder_id,
  */
 int store_release_memory(struct store *st);
 
+/* ---- POP3 accounts (db/store_acct.c) ----
+ *
+ * The store keeps each account's settings, its status, the UIDLs it has
+ * seen on the server, and a lease so that two pollers (the daemon and
+ * `popbridge poll`) never poll one account at once. The POP3 password is
+ * kept only sealed (db/secret.h secret_seal output): the store never sees
+ * it in the clear and never needs the key.
+ */
+
+enum store_acct_tls {
+	STORE_ACCT_TLS_IMPLICIT = 0, /* POP3S, port 995 */
+	STORE_ACCT_TLS_STARTTLS = 1, /* STLS on port 110 */
+	STORE_ACCT_TLS_NONE = 2,     /* only with allow_plaintext */
+};
+enum store_acct_keep {
+	STORE_ACCT_KEEP = 0,	  /* never delete on the server */
+	STORE_ACCT_DELETE = 1,	  /* delete once stored durably */
+	STORE_ACCT_KEEP_DAYS = 2, /* delete keep_days after first fetch */
+};
+
+struct store_acct {
+	int64_t id;
+	/* settings */
+	char *name; /* 1..STORE_ACCT_NAME_MAX of [A-Za-z0-9._@+-] */
+	char *host;
+	unsigned port;
+	enum store_acct_tls tls;
+	int allow_plaintext;
+	char *user;
+	char *password_sealed; /* secret_seal() text; never the password */
+	char *folder;	       /* target folder name, "INBOX" by default */
+	uint32_t interval;     /* seconds, >= POLL_INTERVAL_MIN */
+	enum store_acct_keep keep;
+	uint32_t keep_days; /* for STORE_ACCT_KEEP_DAYS, 1..RETENTION_DAYS_MAX */
+	char *ca_file;	    /* NULL or an absolute path */
+	char *fingerprint;  /* NULL or SHA-256 of the certificate, 64 lower-case hex */
+	int64_t created;    /* unix time */
+	/* status (the poller writes it with store_acct_set_status) */
+	int64_t last_attempt; /* unix time a poll started, 0 = never */
+	int64_t last_success; /* unix time a poll last ended well, 0 = never */
+	char *last_error;     /* one sentence; NULL when the last poll was fine */
+	uint32_t failures;    /* consecutive failed polls (backoff) */
+	int auth_failed;      /* the last failure was a refused login */
+	int64_t next_due;     /* unix time of the next scheduled poll, 0 = now */
+	/* totals, kept by store_pop3_deliver / _skip / store_acct_add_deleted */
+	uint64_t fetched;
+	uint64_t deleted;
+	uint64_t skipped;
+	uint32_t on_server;   /* UIDLs known on the server at the last listing */
+	uint32_t skipped_now; /* of those, how many are skipped (too big) */
+};
+
+/*
+ * Adds an account (id, created and status fields of *a are ignored).
+ * EXISTS for a name in use; INVALID for a bad name, host, port (1..65535),
+ * interval, keep_days, or an empty user/password_sealed/folder.
+ */
+int store_acct_add(struct store *st, const struct store_acct *a,
+		   int64_t *id_r);
+/* Changes the settings (not status or totals) of account a->id. */
+int store_acct_update(struct store *st, const struct store_acct *a);
+int store_acct_get(struct store *st, const char *name,
+		   struct store_acct *a_r);
+int store_acct_get_by_id(struct store *st, int64_t id,
+			 struct store_acct *a_r);
+/* All accounts sorted by name. */
+int store_acct_list(struct store *st, struct store_acct **list_r,
+		    size_t *n_r);
+void store_acct_clear(struct store_acct *a);
+void store_acct_list_free(struct store_acct *list, size_t n);
+/* Removes the account, its UIDLs and lease (messages already stored stay). */
+int store_acct_remove(struct store *st, const char *name);
+
+/* The status part of store_acct, as the poller writes it after a poll. */
+struct store_acct_status {
+	int64_t last_attempt;
+	int64_t last_success; /* unchanged when 0 */
+	const char *last_error; /* NULL: clears it */
+	uint32_t failures;
+	int auth_failed;
+	int64_t next_due;
+};
+int store_acct_set_status(struct store *st, int64_t id,
+			  const struct store_acct_status *s);
+/* Adds n to the account's deleted total (after the server's QUIT +OK). */
+int store_acct_add_deleted(struct store *st, int64_t id, uint32_t n);
+
+/*
+ * The poll lease. Takes it for owner until `until` (unix time) when it is
+ * free, expired at `now`, already owner's, or held by steal_from (non-NULL:
+ * an owner the caller knows is dead, e.g. a killed process). Otherwise
+ * BUSY, with *holder_r (may be NULL; caller frees) set to the holder.
+ * Renewing is taking it again with a later `until`.
+ */
+int store_acct_lease_take(struct store *st, int64_t id, const char *owner,
+			  int64_t now, int64_t until, const char *steal_from,
+			  char **holder_r);
+/* Releases the lease if owner holds it (else a no-op returning 0). */
+int store_acct_lease_release(struct store *st, int64_t id, const char *owner);
+
+/* ---- POP3 UIDLs (exactly once) ---- */
+
+#define STORE_POP3_STORED 1  /* stored in the account's folder */
+#define STORE_POP3_SKIPPED 2 /* over the size limit: never fetched */
+
+struct store_pop3_uidl {
+	char *uidl;		/* the server's UIDL, or "sha256:<hex>" */
+	int state;		/* STORE_POP3_* */
+	int64_t first_fetched;	/* unix time stored (or skipped) */
+	uint64_t size;		/* octets the server announced */
+};
+/* Every UIDL the account knows, in no particular order. */
+int store_pop3_known(struct store *st, int64_t acct_id,
+		     struct store_pop3_uidl **list_r, size_t *n_r);
+void store_pop3_known_free(struct store_pop3_uidl *list, size_t n);
+/*
+ * In ONE transaction (synchronous=FULL: on disk when it returns 0): records
+ * uidl as STORED for the account, appends the message to folder_id and adds
+ * one to the account's fetched total. EXISTS (nothing stored) when the
+ * account already knows uidl, e.g. another poller stored it first. The
+ * caller must not have a transaction open.
+ */
+int store_pop3_deliver(struct store *st, int64_t acct_id, int64_t folder_id,
+		       const char *uidl, uint64_t server_size, int64_t now,
+		       const struct store_append *a, uint32_t *uid_r);
+/* Records uidl as SKIPPED (too big) and adds one to skipped; EXISTS if
+ * known. */
+int store_pop3_skip(struct store *st, int64_t acct_id, const char *uidl,
+		    uint64_t server_size, int64_t now);
+/*
+ * Forgets the account's UIDLs that are not in present[0..n-1] (the
+ * server's whole current listing), and records n and how many of them are
+ * SKIPPED as the account's on_server / skipped_now. *forgotten_r (may be
+ * NULL) gets how many went.
+ */
+int store_pop3_forget_absent(struct store *st, int64_t acct_id,
+			     const char *const *present, size_t n,
+			     size_t *forgotten_r);
+
 /* ---- totals for status ---- */
 int store_file_size(struct store *st, uint64_t *bytes_r);
 

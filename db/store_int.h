@@ -119,6 +119,26 @@ int store_schema_setup(struct store *st, int create, const char **error_r);
 /* Next UIDVALIDITY: max(now, last + 1), remembered in "last_uidvalidity". */
 int store_next_uidvalidity(struct store *st, uint32_t *v_r);
 
+/* ---- appending inside a caller's transaction (store_msg.c) ---- */
+
+/*
+ * store_msg_append in two steps, for callers that store a message together
+ * with other rows in one transaction (store_pop3_deliver). prepare checks
+ * *a (INVALID, TOOBIG, keywords) and parses it (msg_derive, the slow part:
+ * do it before the transaction, so the write lock is held briefly).
+ * append_locked stores it inside the caller's open write transaction
+ * (INVALID when none is open) and on failure leaves the rollback to the
+ * caller; a and prep must be the same message. prep_free is NULL-safe.
+ */
+struct store_msg_prep;
+int store_msg_prepare(struct store *st, const struct store_append *a,
+                      struct store_msg_prep **prep_r);
+int store_msg_append_locked(struct store *st, int64_t folder_id,
+                            const struct store_append *a,
+                            struct store_msg_prep *prep, uint32_t *uid_r,
+                            uint32_t *uidvalidity_r);
+void store_msg_prep_free(struct store_msg_prep **prep);
+
 /* ---- folders (store_folder.c), keywords (store_keyword.c) ---- */
 
 /* What a message-changing call needs of its folder. */

@@ -576,16 +576,20 @@ msg_append(struct store *st, int64_t folder_id, const struct store_append *a,
 	return store_folder_row_put(st, &fr);
 }
 
-int
-store_msg_append(struct store *st, int64_t folder_id,
-                 const struct store_append *a, uint32_t *uid_r,
-                 uint32_t *uidvalidity_r)
-{
+/* A message checked and parsed for appending (store_int.h). */
+struct store_msg_prep {
 	struct msg_derived d;
 	struct store_kwset kw;
-	uint32_t uid = 0, uidvalidity = 0;
+};
+
+int
+store_msg_prepare(struct store *st, const struct store_append *a,
+                  struct store_msg_prep **prep_r)
+{
+	struct store_msg_prep *p;
 	int rc;
 
+	*prep_r = NULL;
 	if (a == NULL || (a->raw == NULL && a->len > 0) ||
 	    (a->flags & ~STORE_FLAGS_ALL) != 0)
 		return store_fail(st, STORE_ERR_INVALID, "bad message");
@@ -593,16 +597,69 @@ store_msg_append(struct store *st, int64_t folder_id,
 		return store_fail(st, STORE_ERR_TOOBIG,
 		                  "message larger than %lld bytes",
 		                  (long long)STORE_MESSAGE_MAX);
-	if ((rc = store_kwset_parse(st, a->keywords, &kw)) < 0)
+	p = xcalloc(1, sizeof *p);
+	if ((rc = store_kwset_parse(st, a->keywords, &p->kw)) < 0) {
+		free(p);
 		return rc;
-	memset(&d, 0, sizeof d);
-	(void)msg_derive(a->len ? a->raw : "", a->len, &d);
+	}
+	(void)msg_derive(a->len ? a->raw : "", a->len, &p->d);
+	*prep_r = p;
+	return 0;
+}
+
+int
+store_msg_append_locked(struct store *st, int64_t folder_id,
+                        const struct store_append *a,
+                        struct store_msg_prep *prep, uint32_t *uid_r,
+                        uint32_t *uidvalidity_r)
+{
+	uint32_t uid = 0, uidvalidity = 0;
+	int rc;
+
+	if (st->depth == 0)
+		return store_fail(st, STORE_ERR_INVALID,
+		                  "append_locked outside a transaction");
+	rc = msg_append(st, folder_id, a, &prep->d, &prep->kw, &uid,
+	                &uidvalidity);
+	if (rc < 0)
+		return rc;
+	if (uid_r != NULL)
+		*uid_r = uid;
+	if (uidvalidity_r != NULL)
+		*uidvalidity_r = uidvalidity;
+	return 0;
+}
+
+void
+store_msg_prep_free(struct store_msg_prep **prep)
+{
+	struct store_msg_prep *p = *prep;
+
+	if (p == NULL)
+		return;
+	*prep = NULL;
+	msg_derived_clear(&p->d);
+	store_kwset_clear(&p->kw);
+	free(p);
+}
+
+int
+store_msg_append(struct store *st, int64_t folder_id,
+                 const struct store_append *a, uint32_t *uid_r,
+                 uint32_t *uidvalidity_r)
+{
+	struct store_msg_prep *prep;
+	uint32_t uid = 0, uidvalidity = 0;
+	int rc;
+
+	if ((rc = store_msg_prepare(st, a, &prep)) < 0)
+		return rc;
 	if ((rc = store_tx_begin(st, 1)) == 0) {
-		rc = msg_append(st, folder_id, a, &d, &kw, &uid, &uidvalidity);
+		rc = store_msg_append_locked(st, folder_id, a, prep, &uid,
+		                             &uidvalidity);
 		rc = store_tx_end(st, rc);
 	}
-	msg_derived_clear(&d);
-	store_kwset_clear(&kw);
+	store_msg_prep_free(&prep);
 	if (rc < 0)
 		return rc;
 	if (uid_r != NULL)

@@ -5,7 +5,7 @@
  * user_version above STORE_SCHEMA_VERSION) is refused, never touched.
  * PRAGMA application_id marks the file as a popbridge store.
  *
- * Schema, version 1:
+ * Schema, version 2 (version 1 plus accounts and pop3_uidls):
  *
  * settings(key PK, value)           small key/value config; also
  *                                   "last_uidvalidity", "user", "password"
@@ -61,6 +61,29 @@
  *     IMAP passwords (store_auth.c).
  * imports(folder_id, digest, PK(folder_id, digest)): messages imported
  *     before, so `popbridge import` can be re-run without duplicates.
+ *
+ * Version 2 (migrate_to_2, POP3 accounts: store_acct.c):
+ *
+ * accounts(id AUTOINCREMENT, name UNIQUE, host, port, tls,
+ *          allow_plaintext, user, password_sealed, folder, poll_interval,
+ *          keep, keep_days, ca_file, fingerprint, created, last_attempt,
+ *          last_success, last_error, failures, auth_failed, next_due,
+ *          fetched, deleted, skipped, on_server, skipped_now,
+ *          lease_owner, lease_until)
+ *     settings as in struct store_acct (tls, keep: the enums' values;
+ *     password_sealed: secret_seal() text, never the password; folder: a
+ *     normalised folder name, not a reference, as the folder may go and
+ *     come back), then the poller's status and totals, then the poll
+ *     lease: free when lease_owner is NULL or lease_until <= now, taken
+ *     by one UPDATE whose WHERE names the holders it may replace, so two
+ *     processes cannot both win it. Ids are never reused: a poller still
+ *     holding the id of a removed account gets NOTFOUND.
+ * pop3_uidls(account_id -> accounts CASCADE, uidl, state, first_fetched,
+ *            size, PK(account_id, uidl))
+ *     every UIDL (case-sensitive, BINARY) the account has stored (state
+ *     1) or skipped as too big (state 2), with the size the server gave;
+ *     a row is inserted in the same transaction as its message, so a
+ *     message is stored once, and goes when the server no longer lists it.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -68,15 +91,17 @@
 
 #include "store_int.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_APPLICATION_ID 0x50427231 /* "PBr1" */
 
 static int migrate_to_1(struct store *st);
+static int migrate_to_2(struct store *st);
 
 /* migrations[v] brings a store from version v - 1 to v. */
 static int (*const migrations[])(struct store *) = {
         NULL,
         migrate_to_1,
+        migrate_to_2,
 };
 
 int
@@ -223,6 +248,53 @@ migrate_to_1(struct store *st)
 	rc = store_step(st, s, "create INBOX");
 	store_stmt_done(st, s);
 	return rc < 0 ? rc : 0;
+}
+
+/* IF NOT EXISTS: a version 2 file whose user_version was set back by hand
+ * opens again instead of failing on the tables it has. */
+static int
+migrate_to_2(struct store *st)
+{
+	static const char schema[] =
+	        "CREATE TABLE IF NOT EXISTS accounts("
+	        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	        " name TEXT NOT NULL UNIQUE,"
+	        " host TEXT NOT NULL,"
+	        " port INTEGER NOT NULL,"
+	        " tls INTEGER NOT NULL,"
+	        " allow_plaintext INTEGER NOT NULL DEFAULT 0,"
+	        " user TEXT NOT NULL,"
+	        " password_sealed TEXT NOT NULL,"
+	        " folder TEXT NOT NULL,"
+	        " poll_interval INTEGER NOT NULL,"
+	        " keep INTEGER NOT NULL,"
+	        " keep_days INTEGER NOT NULL DEFAULT 0,"
+	        " ca_file TEXT,"
+	        " fingerprint TEXT,"
+	        " created INTEGER NOT NULL,"
+	        " last_attempt INTEGER NOT NULL DEFAULT 0,"
+	        " last_success INTEGER NOT NULL DEFAULT 0,"
+	        " last_error TEXT,"
+	        " failures INTEGER NOT NULL DEFAULT 0,"
+	        " auth_failed INTEGER NOT NULL DEFAULT 0,"
+	        " next_due INTEGER NOT NULL DEFAULT 0,"
+	        " fetched INTEGER NOT NULL DEFAULT 0,"
+	        " deleted INTEGER NOT NULL DEFAULT 0,"
+	        " skipped INTEGER NOT NULL DEFAULT 0,"
+	        " on_server INTEGER NOT NULL DEFAULT 0,"
+	        " skipped_now INTEGER NOT NULL DEFAULT 0,"
+	        " lease_owner TEXT,"
+	        " lease_until INTEGER NOT NULL DEFAULT 0);"
+	        "CREATE TABLE IF NOT EXISTS pop3_uidls("
+	        " account_id INTEGER NOT NULL"
+	        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+	        " uidl TEXT NOT NULL,"
+	        " state INTEGER NOT NULL,"
+	        " first_fetched INTEGER NOT NULL,"
+	        " size INTEGER NOT NULL,"
+	        " PRIMARY KEY(account_id, uidl)) WITHOUT ROWID;";
+
+	return exec_script(st, schema);
 }
 
 static _Thread_local char schema_err[600];

@@ -30,7 +30,7 @@ test_open_create_reopen(void)
 
 	st = ts_open_new();
 	T_ASSERT(st != NULL);
-	T_EQ_INT(store_schema_version(), 1);
+	T_EQ_INT(store_schema_version(), 2);
 	/* INBOX always exists and is subscribed. */
 	T_EQ_INT(store_folder_get(st, "INBOX", &f), 0);
 	T_EQ_STR(f.name, "INBOX");

@@ -16,6 +16,8 @@ PYTHON ?= /usr/bin/python3
 BUILD_PKGS = gcc make pkg-config libssl-dev libsqlite3-dev libmicrohttpd-dev
 TEST_PKGS = clang libclang-rt-14-dev python3 python3-pytest curl isync \
 	neomutt dovecot-imapd dovecot-pop3d openssl sqlite3 procps
+# The poller bench's reference client (make bench).
+BENCH_PKGS = fetchmail
 
 PKG_CFLAGS = $(shell pkg-config --cflags openssl sqlite3 libmicrohttpd 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs openssl sqlite3 libmicrohttpd 2>/dev/null)
@@ -140,8 +142,11 @@ fuzz-build: test-deps $(FUZZ_BINS)
 fuzz: fuzz-build
 	@sh tests/tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
+# BENCH_ARGS="--only pop3" reruns the poller line alone (see tests/bench/README).
 bench: test-deps $(BUILD)/popbridge
-	$(PYTHON) tests/bench/bench.py --popbridge $(CURDIR)/$(BUILD)/popbridge
+	@sh tests/tools/ensure-pkgs.sh $(BENCH_PKGS)
+	$(PYTHON) tests/bench/bench.py --popbridge $(abspath $(BUILD))/popbridge \
+		$(BENCH_ARGS)
 
 format:
 	clang-format -i $(COMMON_SRCS) $(DB_SRCS) bridge/*.c web/*.c */*.h

@@ -48,6 +48,8 @@ int cli_import(struct cli_ctx *c, int argc, char **argv);
 int cli_export(struct cli_ctx *c, int argc, char **argv);
 int cli_backup(struct cli_ctx *c, int argc, char **argv);
 int cli_status(struct cli_ctx *c, int argc, char **argv);
+int cli_account(struct cli_ctx *c, int argc, char **argv);
+int cli_poll(struct cli_ctx *c, int argc, char **argv);
 
 /* ---- option parsing ---- */
 
@@ -127,5 +129,33 @@ const char *cli_fmt_time(int64_t t, char *b, size_t blen);
 /* Seconds since the epoch, and a monotonic clock in seconds. */
 int64_t cli_now(void);
 double cli_monotonic(void);
+
+/* ---- POP3 accounts and the poller (cli_account.c, cli_poll.c) ---- */
+
+struct store_acct;
+struct poller_report;
+
+/* "implicit", "starttls" or "none" for an enum store_acct_tls. */
+const char *cli_acct_tls_name(int tls);
+/*
+ * The account's retention on the server into b: "keep", "delete", and
+ * "keep N days" (short: "keep Nd"). Returns b.
+ */
+const char *cli_acct_retention(const struct store_acct *a, int short_form,
+                               char *b, size_t blen);
+
+/* Same type as poller.h poller_report_cb. */
+typedef void (*cli_poll_report_fn)(const struct poller_report *r, void *arg);
+/*
+ * Runs one poll now (test_only: `account test`: log in and list only) of
+ * the account name, or of every account when name is NULL, with the
+ * poller (bridge/poller.h) in an event loop of its own over c->st (open),
+ * the key of <data>/secret.key and [poller] max_message_size. cb is called
+ * once per account as its poll ends. SIGINT/SIGTERM stop the polls in
+ * flight cleanly. Returns CLI_EXIT_OK once every poll has ended, else
+ * CLI_EXIT_FAIL or CLI_EXIT_INTERRUPTED after printing why.
+ */
+int cli_poll_run(struct cli_ctx *c, const char *name, int test_only,
+                 cli_poll_report_fn cb, void *arg);
 
 #endif

@@ -1,13 +1,20 @@
 /*
  * bridge/cli_status.c: `popbridge status [--json]`: the user, whether a
- * password is set, devices, retention, folders with message, unseen and
- * size totals, and the store's file size. POP3 accounts come with the
- * poller: "none" for now. --json prints one object with a stable key order:
+ * password is set, devices, the POP3 accounts with their last poll and
+ * totals, retention, folders with message, unseen and size totals, and the
+ * store's file size. --json prints one object with a stable key order:
  *   {"data_dir":S,"user":S|null,"password_set":B,"devices":N,
- *    "accounts":[],"retention":{"trash_days":N,"junk_days":N},
+ *    "accounts":[{"name":S,"host":S,"port":N,"tls":S,"user":S,
+ *                 "folder":S,"interval":N,"retention":S,"keep_days":N,
+ *                 "last_attempt":N,"last_success":N,"last_error":S|null,
+ *                 "failures":N,"next_due":N,"fetched":N,"deleted":N,
+ *                 "skipped":N,"on_server":N},...],
+ *    "retention":{"trash_days":N,"junk_days":N},
  *    "store":{"path":S,"size":N},
  *    "folders":[{"name":S,"special":S|null,"noselect":B,"subscribed":B,
  *                "messages":N,"unseen":N,"size":N},...]}
+ * (times as unix seconds, 0 = never; "tls" is implicit, starttls or none;
+ * "retention" keep, delete or keep-days, with "keep_days" its N, else 0).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +32,8 @@ struct status_info {
 	char *user;
 	int password_set;
 	size_t devices;
+	struct store_acct *accts;
+	size_t naccts;
 	unsigned trash_days, junk_days;
 	uint64_t store_size;
 	char *store_path;
@@ -57,6 +66,56 @@ json_str(struct buf *b, const char *s)
 }
 
 static void
+json_accounts(struct buf *b, const struct status_info *si)
+{
+	size_t i;
+
+	buf_addc(b, '[');
+	for (i = 0; i < si->naccts; i++) {
+		const struct store_acct *a = &si->accts[i];
+		const char *ret = "keep";
+
+		if (a->keep == STORE_ACCT_DELETE)
+			ret = "delete";
+		else if (a->keep == STORE_ACCT_KEEP_DAYS)
+			ret = "keep-days";
+
+		buf_addstr(b, i ? ",{\"name\":" : "{\"name\":");
+		json_str(b, a->name);
+		buf_addstr(b, ",\"host\":");
+		json_str(b, a->host);
+		buf_printf(b, ",\"port\":%u,\"tls\":\"%s\",\"user\":", a->port,
+		           cli_acct_tls_name(a->tls));
+		json_str(b, a->user);
+		buf_addstr(b, ",\"folder\":");
+		json_str(b, a->folder);
+		buf_printf(
+		        b,
+		        ",\"interval\":%u,\"retention\":\"%s\","
+		        "\"keep_days\":%u,\"last_attempt\":%lld,"
+		        "\"last_success\":%lld,\"last_error\":",
+		        (unsigned)a->interval, ret,
+		        a->keep == STORE_ACCT_KEEP_DAYS ? (unsigned)a->keep_days
+		                                        : 0u,
+		        (long long)a->last_attempt, (long long)a->last_success);
+		if (a->last_error != NULL)
+			json_str(b, a->last_error);
+		else
+			buf_addstr(b, "null");
+		buf_printf(
+		        b,
+		        ",\"failures\":%u,\"next_due\":%lld,\"fetched\":%llu,"
+		        "\"deleted\":%llu,\"skipped\":%llu,"
+		        "\"on_server\":%u}",
+		        (unsigned)a->failures, (long long)a->next_due,
+		        (unsigned long long)a->fetched,
+		        (unsigned long long)a->deleted,
+		        (unsigned long long)a->skipped, (unsigned)a->on_server);
+	}
+	buf_addc(b, ']');
+}
+
+static void
 print_json(const struct cli_ctx *c, const struct status_info *si)
 {
 	struct buf b;
@@ -70,11 +129,12 @@ print_json(const struct cli_ctx *c, const struct status_info *si)
 		json_str(&b, si->user);
 	else
 		buf_addstr(&b, "null");
+	buf_printf(&b, ",\"password_set\":%s,\"devices\":%zu,\"accounts\":",
+	           si->password_set ? "true" : "false", si->devices);
+	json_accounts(&b, si);
 	buf_printf(&b,
-	           ",\"password_set\":%s,\"devices\":%zu,\"accounts\":[],"
-	           "\"retention\":{\"trash_days\":%u,\"junk_days\":%u},"
+	           ",\"retention\":{\"trash_days\":%u,\"junk_days\":%u},"
 	           "\"store\":{\"path\":",
-	           si->password_set ? "true" : "false", si->devices,
 	           si->trash_days, si->junk_days);
 	json_str(&b, si->store_path);
 	buf_printf(&b, ",\"size\":%llu},\"folders\":[",
@@ -103,6 +163,33 @@ print_json(const struct cli_ctx *c, const struct status_info *si)
 	buf_clear(&b);
 }
 
+/* "accounts    NAME: last poll TIME ok|error: ...; fetched N, ..." */
+static void
+print_accounts(const struct status_info *si)
+{
+	size_t i;
+
+	if (si->naccts == 0) {
+		printf("accounts    none\n");
+		return;
+	}
+	for (i = 0; i < si->naccts; i++) {
+		const struct store_acct *a = &si->accts[i];
+		char t[32];
+
+		printf("accounts    %s: last poll %s", a->name,
+		       cli_fmt_time(a->last_attempt, t, sizeof t));
+		if (a->last_error != NULL)
+			printf(" error: %s", a->last_error);
+		else if (a->last_success > 0)
+			printf(" ok");
+		printf("; fetched %llu, deleted %llu, skipped %llu\n",
+		       (unsigned long long)a->fetched,
+		       (unsigned long long)a->deleted,
+		       (unsigned long long)a->skipped);
+	}
+}
+
 static void
 print_text(const struct cli_ctx *c, const struct status_info *si)
 {
@@ -114,7 +201,7 @@ print_text(const struct cli_ctx *c, const struct status_info *si)
 	printf("password    %s\n",
 	       si->password_set ? "set" : "not set (run 'popbridge passwd')");
 	printf("devices     %zu\n", si->devices);
-	printf("accounts    none (POP3 accounts come with the poller)\n");
+	print_accounts(si);
 	printf("retention   Trash %u days, Junk %u days (0 = never)\n",
 	       si->trash_days, si->junk_days);
 	printf("store       %s (%s)\n", si->store_path,
@@ -173,6 +260,11 @@ cli_status(struct cli_ctx *c, int argc, char **argv)
 		goto out;
 	}
 	store_device_list_free(devs, si.devices);
+	rc = store_acct_list(c->st, &si.accts, &si.naccts);
+	if (rc < 0) {
+		cli_store_error(c, rc, "listing the accounts");
+		goto out;
+	}
 	rc = retention_get_days(c->st, &si.trash_days, &si.junk_days);
 	if (rc < 0) {
 		cli_store_error(c, rc, "reading the retention settings");
@@ -208,5 +300,7 @@ out:
 	free(si.store_path);
 	free(si.fst);
 	store_folder_list_free(si.folders, si.nfolders);
+	if (si.accts != NULL)
+		store_acct_list_free(si.accts, si.naccts);
 	return ret;
 }

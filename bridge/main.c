@@ -24,7 +24,6 @@
 int main(int argc, char **argv);
 
 static int cmd_serve(struct cli_ctx *c, int argc, char **argv);
-static int cmd_unavailable(struct cli_ctx *c, int argc, char **argv);
 
 struct command {
 	const char *name;
@@ -37,8 +36,8 @@ static const struct command commands[] = {
         {"device", cli_device, 1},       {"passwd", cli_passwd, 1},
         {"retention", cli_retention, 1}, {"import", cli_import, 1},
         {"export", cli_export, 1},       {"backup", cli_backup, 1},
-        {"status", cli_status, 1},       {"account", cmd_unavailable, 0},
-        {"poll", cmd_unavailable, 0},    {NULL, NULL, 0},
+        {"status", cli_status, 1},       {"account", cli_account, 1},
+        {"poll", cli_poll, 1},           {NULL, NULL, 0},
 };
 
 static void
@@ -52,7 +51,8 @@ usage(FILE *f)
 	      "        create the data directory, store, folders, TLS "
 	      "certificate and\n"
 	      "        secret key; idempotent, never destroys data\n"
-	      "  serve                 run the appliance (IMAP server)\n"
+	      "  serve                 run the appliance (IMAP server, POP3 "
+	      "poller)\n"
 	      "  device add NAME       print a new IMAP password for one "
 	      "device, once\n"
 	      "  device list | remove NAME\n"
@@ -69,10 +69,23 @@ usage(FILE *f)
 	      "        write a folder as mbox (mboxrd) on standard output\n"
 	      "  backup FILE           a consistent copy of the store, "
 	      "daemon running or not\n"
-	      "  status [--json]       user, devices, folders and counts, "
-	      "store size\n"
-	      "  account ..., poll     (not available in this build: they "
-	      "come with the POP3 poller)\n"
+	      "  account add NAME --host HOST --user USER --password-file "
+	      "FILE\n"
+	      "        [--port N] [--tls implicit|starttls|none] "
+	      "[--allow-plaintext]\n"
+	      "        [--folder FOLDER] [--interval SECONDS]\n"
+	      "        [--keep | --delete | --keep-days N]\n"
+	      "        [--ca-file FILE | --fingerprint SHA256]\n"
+	      "        add a POP3 account (the password is stored sealed; "
+	      "no connection)\n"
+	      "  account list | show NAME | remove NAME\n"
+	      "  account test NAME     log in and list the maildrop; fetch "
+	      "nothing\n"
+	      "  poll [NAME]           poll one account or all now; print "
+	      "what was fetched\n"
+	      "  status [--json]       user, devices, accounts and last "
+	      "polls, folders and\n"
+	      "                        counts, store size\n"
 	      "\n"
 	      "options (every command):\n"
 	      "  --data DIR            the data directory (default "
@@ -96,14 +109,6 @@ cmd_serve(struct cli_ctx *c, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	log_init("popbridge", (enum log_level)c->cfg.log_level);
 	return serve_run(&c->cfg);
-}
-
-static int
-cmd_unavailable(struct cli_ctx *c, int argc, char **argv)
-{
-	cli_error(c, "not available in this build (POP3 accounts come with "
-	             "the poller)");
-	return CLI_EXIT_USAGE;
 }
 
 /*

@@ -7,12 +7,17 @@ fresh store, loads the corpus, runs every measurement with Python's imaplib
 over loopback, stops it, and finally prints one table (measurement |
 popbridge | dovecot | ratio popbridge/dovecot, lower is better) and writes
 tests/bench/out/results.json.  Fast measurements are the median of 3 runs.
+Then the poller line (pop3_bench.py): popbridge's POP3 poller against
+fetchmail, both pulling the same 5,000 messages from a private Dovecot
+POP3S server; its own table follows the IMAP one.
 A popbridge failure is reported in the table as "failed: reason"; the run
 goes on.  No server process outlives the bench (try/finally and atexit).
 
 Usage: bench.py [--popbridge PATH] [--count N | --quick] [--only NAME]
                 [--seed S] [--runs R] [--dovecot-format sdbox|maildir]
-                [--dovecot-load import|append]
+                [--dovecot-load import|append] [--pop3-count N]
+--only popbridge|dovecot: one IMAP server, no poller line; --only pop3:
+the poller line alone.
 """
 
 import argparse
@@ -32,6 +37,7 @@ sys.path.insert(0, HERE)
 
 import dovecot  # noqa: E402
 import gen_corpus  # noqa: E402
+import pop3_bench  # noqa: E402
 import popbridge_srv  # noqa: E402
 import proctree  # noqa: E402
 
@@ -598,7 +604,11 @@ def main():
 	ap.add_argument("--count", type=int, default=20000)
 	ap.add_argument("--quick", action="store_true",
 			help="2,000 messages (smoke run)")
-	ap.add_argument("--only", choices=["popbridge", "dovecot"])
+	ap.add_argument("--only", choices=["popbridge", "dovecot", "pop3"])
+	ap.add_argument("--pop3-count", type=int,
+			default=pop3_bench.DEFAULT_COUNT,
+			help="messages of the poller line (default %(default)s;"
+			" --quick: 1,000)")
 	ap.add_argument("--seed", type=int, default=1)
 	ap.add_argument("--runs", type=int, default=3)
 	ap.add_argument("--dovecot-format", choices=["sdbox", "maildir"],
@@ -611,8 +621,16 @@ def main():
 	a = ap.parse_args()
 	if a.quick:
 		a.count = 2000
+		a.pop3_count = min(a.pop3_count, 1000)
 	signal.signal(signal.SIGTERM, _on_term)
 	atexit.register(_stop_all)
+	atexit.register(pop3_bench._stop_live)
+	if a.only == "pop3":
+		pop3 = pop3_bench.run(os.path.abspath(a.popbridge), a.pop3_count,
+				      a.seed, a.out, a.runs, log=log)
+		print(pop3_bench.table(pop3))
+		write_results(a.out, {"pop3": pop3})
+		return 0
 
 	log("corpus: %d messages, seed %d" % (a.count, a.seed))
 	t0 = time.perf_counter()
@@ -641,16 +659,27 @@ def main():
 	if "dovecot" in servers:
 		text += ("\nDovecot mail storage: %s (choose with "
 			 "--dovecot-format)." % a.dovecot_format)
+	results = {"corpus": meta, "dovecot_format": a.dovecot_format,
+		   "servers": servers, "ratios": ratios}
+	if not a.only:
+		print(text + "\n", flush=True)
+		pop3 = pop3_bench.run(os.path.abspath(a.popbridge), a.pop3_count,
+				      a.seed, a.out, a.runs, log=log)
+		text = pop3_bench.table(pop3)
+		results["pop3"] = pop3
 	print(text)
-	os.makedirs(a.out, exist_ok=True)
-	path = os.path.join(a.out, "results.json")
-	with open(path, "w") as f:
-		json.dump({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-						 time.gmtime()),
-			   "corpus": meta, "dovecot_format": a.dovecot_format,
-			   "servers": servers, "ratios": ratios}, f, indent=1)
-	print("results: %s" % os.path.relpath(path))
+	write_results(a.out, results)
 	return 0
+
+
+def write_results(out, results):
+	os.makedirs(out, exist_ok=True)
+	path = os.path.join(out, "results.json")
+	with open(path, "w") as f:
+		json.dump(dict({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+						      time.gmtime())}, **results),
+			  f, indent=1)
+	print("results: %s" % os.path.relpath(path))
 
 
 if __name__ == "__main__":

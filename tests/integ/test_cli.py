@@ -185,17 +185,11 @@ def test_usage_errors(tmp_path, args):
     assert not (tmp_path / "d").exists()
 
 
-@pytest.mark.parametrize("args", [["account", "list"], ["poll"],
-                                  ["account", "add", "x", "--host", "h"]])
-def test_pop3_commands_unavailable(tmp_path, args):
-    p = run(*args, "--data", tmp_path, check=2)
-    assert "not available in this build" in one_line_error(p, args[0])
-
-
 def test_commands_need_a_store(tmp_path):
     for args in (["status"], ["device", "list"], ["passwd",
                  "--password-file", "-"], ["export", "--folder", "INBOX"],
-                 ["retention", "show"], ["backup", tmp_path / "b"]):
+                 ["retention", "show"], ["backup", tmp_path / "b"],
+                 ["account", "list"], ["poll"]):
         p = run(*args, "--data", tmp_path / "none", stdin=b"pw\n", check=1)
         assert "popbridge init" in one_line_error(p, args[0])
     assert not (tmp_path / "none").exists()

@@ -357,7 +357,7 @@ def test_ca_file_not_pem(datadir, pwfile):
         f.write("-----BEGIN CERTIFICATE-----\nnonsense\n"
                 "-----END CERTIFICATE-----\n")
     _, first = add(datadir, pwfile, "w", "--ca-file", bad, status=1)
-    assert first.startswith("popbridge: account: --ca-file ")
+    assert first.startswith("popbridge: account: --ca-file")
     assert no_accounts(datadir)
 
 

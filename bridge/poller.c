@@ -18,7 +18,8 @@
  *      with up to POLL_JITTER_PCT of jitter; on failure it backs off
  *      exponentially up to POLL_BACKOFF_MAX_SECS, and a refused login
  *      waits at least POLL_AUTH_RETRY_SECS (servers lock accounts that
- *      are hammered with a wrong password).
+ *      are hammered with a wrong password); a server's CAPA LOGIN-DELAY
+ *      (RFC 2449) is a lower bound too.
  *
  * Scheduling (daemon): a rescan every POLLER_RESCAN_MS reads the account
  * list and starts the polls that are due, so accounts and next_due changed
@@ -81,6 +82,7 @@ struct poll_run {
 	int64_t lease_until;
 	int have_lease;
 	int64_t started;
+	int64_t login_delay; /* the server's CAPA LOGIN-DELAY, -1 none */
 	/* counts for the report */
 	uint32_t fetched, skipped, new_on_server, on_server;
 	uint64_t fetched_bytes, server_bytes;
@@ -653,6 +655,7 @@ run_done_cb(void *arg, const struct pop3_result *res)
 {
 	struct poll_run *r = arg;
 
+	r->login_delay = res->login_delay;
 	run_end(r, res->ok, res->error, res->fail == POP3_FAIL_AUTH,
 	        res->fail == POP3_FAIL_TEMP, res->deleted, res->tls_info,
 	        res->auth);
@@ -686,6 +689,11 @@ run_end(struct poll_run *r, int ok, const char *error, int auth_failed,
 			s.auth_failed = ok ? 0 : auth_failed;
 			s.next_due = now + poller_delay(&cur, ok, s.failures,
 			                                s.auth_failed);
+			/* RFC 2449 LOGIN-DELAY: the server refuses logins
+			 * that come sooner. */
+			if (r->login_delay > 0 &&
+			    s.next_due < now + r->login_delay)
+				s.next_due = now + r->login_delay;
 			if (store_acct_set_status(p->st, r->acct.id, &s) < 0)
 				log_warnx("poller: %s: cannot save status: %s",
 				          r->acct.name, store_last_error(p->st));
@@ -752,6 +760,7 @@ poller_start(struct poller *p, const struct store_acct *a, int test_only,
 	r->cb = cb;
 	r->cb_arg = cb_arg;
 	r->started = poller_now();
+	r->login_delay = -1;
 	if (store_acct_get_by_id(p->st, a->id, &r->acct) < 0) {
 		poller_report_later(p, a->name, 0, "the account is gone", cb,
 		                    cb_arg);

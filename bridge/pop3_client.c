@@ -265,6 +265,7 @@ pop3c_fail(struct pop3_client *c, enum pop3_fail kind, const char *fmt, ...)
 	r.total_size = c->total_size;
 	r.tls_info = c->tls_info[0] ? c->tls_info : NULL;
 	r.auth = c->auth_used;
+	r.login_delay = c->caps.login_delay;
 	log_debug("pop3 %s:%u: failed in %s: %s", c->host, c->port,
 	          pop3c_strstate(c->state), c->error);
 	c->state = POP3C_ST_DONE;
@@ -288,6 +289,7 @@ pop3c_finish(struct pop3_client *c, int ok)
 	r.deleted = c->dele_ok;
 	r.tls_info = c->tls_info[0] ? c->tls_info : NULL;
 	r.auth = c->auth_used;
+	r.login_delay = c->caps.login_delay;
 	c->state = POP3C_ST_DONE;
 	c->done_called = 1;
 	conn_free(&c->conn);

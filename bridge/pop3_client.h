@@ -67,6 +67,7 @@ struct pop3_result {
 	uint32_t deleted;     /* DELEs the server confirmed with QUIT's +OK */
 	const char *tls_info; /* NULL: plaintext */
 	const char *auth;     /* "SASL PLAIN", "APOP", "USER/PASS" */
+	int64_t login_delay;  /* CAPA LOGIN-DELAY seconds, -1 when none */
 };
 
 struct pop3_client_hooks {

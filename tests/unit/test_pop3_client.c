@@ -459,6 +459,8 @@ stop_cb(void *arg)
 }
 
 /* Runs one session against the server; returns after done (or 10 s). */
+static const char *session_host = "127.0.0.1";
+
 static void
 run_session(unsigned port, const char *password)
 {
@@ -468,7 +470,7 @@ run_session(unsigned port, const char *password)
 	uint64_t t;
 
 	memset(&cfg, 0, sizeof cfg);
-	cfg.host = "127.0.0.1";
+	cfg.host = session_host;
 	cfg.port = port;
 	cfg.tls = POP3_TLS_NONE;
 	cfg.user = "jane";
@@ -685,7 +687,27 @@ test_connect_refused(void)
 	srv_stop();
 }
 
+/* A name goes through the asynchronous resolver (getaddrinfo_a). */
+static void
+test_resolve_localhost(void)
+{
+	unsigned port = srv_start();
+
+	T_ASSERT(port != 0);
+	R.act = POP3_ACT_FETCH;
+	session_host = "localhost";
+	run_session(port, "tanstaaf");
+	session_host = "127.0.0.1";
+	T_ASSERT(R.done);
+	/* localhost may resolve to ::1 first, where nobody listens: the
+	 * next address (127.0.0.1) must be tried. */
+	T_EQ_STR(R.error, "");
+	T_EQ_INT(R.nmsg, 4);
+	srv_stop();
+}
+
 static const struct test_case tests[] = {
+	{"resolve_localhost", test_resolve_localhost},
 	{"fetch_pipelined_sasl", test_fetch_pipelined_sasl},
 	{"fetch_one_at_a_time_apop_dele", test_fetch_one_at_a_time_apop_dele},
 	{"user_pass_and_refused", test_user_pass_and_refused},

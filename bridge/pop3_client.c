@@ -409,6 +409,13 @@ pop3c_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 			pop3c_fail(c, POP3_FAIL_TLS, "%s",
 			           conn_error(c->conn) ? conn_error(c->conn)
 			                               : "TLS handshake failed");
+		else if (c->state == POP3C_ST_TRANS && c->rd == POP3C_RD_BODY)
+			pop3c_fail(c, POP3_FAIL_NET,
+			           "connection to %s lost in the middle of "
+			           "message %u: %s",
+			           c->host, c->msgs[c->flight[c->fhead].idx].msgno,
+			           conn_error(c->conn) ? conn_error(c->conn)
+			                               : "error");
 		else
 			pop3c_fail(c, POP3_FAIL_NET, "connection to %s lost: %s",
 			           c->host,

@@ -360,16 +360,16 @@ poller_delay(const struct store_acct *a, int ok, uint32_t failures,
 	unsigned char rnd[2] = {0, 0};
 
 	if (!ok) {
-		/* interval, 2x, 4x ... up to the cap (never below interval) */
+		/* interval, 2x, 4x ... up to the cap; an interval above the
+		 * cap stays as it is. */
 		unsigned shift = failures > 1 ? failures - 1 : 0;
 
-		d = 60;
 		while (shift-- > 0 && d < POLL_BACKOFF_MAX_SECS)
 			d *= 2;
 		if (d > POLL_BACKOFF_MAX_SECS)
-			d = POLL_BACKOFF_MAX_SECS;
-		if (d < a->interval)
-			d = a->interval;
+			d = a->interval > POLL_BACKOFF_MAX_SECS
+			            ? a->interval
+			            : POLL_BACKOFF_MAX_SECS;
 		if (auth_failed && d < POLL_AUTH_RETRY_SECS)
 			d = POLL_AUTH_RETRY_SECS;
 	}

@@ -18,6 +18,7 @@
 
 #include "../common/limits.h"
 #include "../common/xalloc.h"
+#include "../db/secret.h"
 #include "../db/store.h"
 
 static void verror(const struct cli_ctx *c, const char *fmt, va_list ap)
@@ -380,4 +381,17 @@ cli_monotonic(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+cli_secret_key_load(const struct cli_ctx *c, unsigned char *key)
+{
+	const char *err = NULL;
+	char *path = cli_data_path(c, CLI_SECRET_FILE);
+	int rc = secret_key_load(path, key, &err);
+
+	if (rc < 0)
+		cli_error(c, "%s", err ? err : "cannot read the secret key");
+	free(path);
+	return rc < 0 ? -1 : 0;
 }

@@ -102,6 +102,10 @@ void cli_store_close(struct cli_ctx *c);
  */
 int cli_mkdir_p(const char *path, unsigned mode, int *created_r);
 
+/* Loads <data>/secret.key into key[SECRET_KEY_LEN] (db/secret.h). Prints
+ * its error; 0 or -1. The caller wipes key (OPENSSL_cleanse) after use. */
+int cli_secret_key_load(const struct cli_ctx *c, unsigned char *key);
+
 /* ---- passwords (never printed, never logged) ---- */
 
 /*

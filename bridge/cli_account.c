@@ -339,19 +339,13 @@ static int
 add_seal_password(struct cli_ctx *c, const char *path, char **sealed_r)
 {
 	unsigned char key[SECRET_KEY_LEN];
-	const char *err = NULL;
-	char *key_path, *pw = NULL;
+	char *pw = NULL;
 	size_t len;
 	int rc = CLI_EXIT_FAIL;
 
 	*sealed_r = NULL;
-	key_path = cli_data_path(c, CLI_SECRET_FILE);
-	if (secret_key_load(key_path, key, &err) < 0) {
-		cli_error(c, "%s", err ? err : "cannot read the secret key");
-		free(key_path);
+	if (cli_secret_key_load(c, key) < 0)
 		return CLI_EXIT_FAIL;
-	}
-	free(key_path);
 	if (cli_read_password_file(c, path, &pw) < 0)
 		goto out;
 	len = strlen(pw);

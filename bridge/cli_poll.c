@@ -106,17 +106,10 @@ cli_poll_run(struct cli_ctx *c, const char *name, int test_only,
 	struct signalfd_siginfo si;
 	struct poll_run pr;
 	sigset_t mask, old_mask;
-	const char *err = NULL;
-	char *key_path;
 	int sigfd, n, rc = CLI_EXIT_FAIL;
 
-	key_path = cli_data_path(c, CLI_SECRET_FILE);
-	if (secret_key_load(key_path, key, &err) < 0) {
-		cli_error(c, "%s", err ? err : "cannot read the secret key");
-		free(key_path);
+	if (cli_secret_key_load(c, key) < 0)
 		return CLI_EXIT_FAIL;
-	}
-	free(key_path);
 	quiet_logs(c);
 
 	memset(&pr, 0, sizeof pr);

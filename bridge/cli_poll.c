@@ -26,6 +26,9 @@
 #include "ev.h"
 #include "poller.h"
 
+/* SQLite page cache of a poll process (KiB). */
+#define CLI_POLL_CACHE_KIB 2048
+
 #define POLL_USAGE "poll [NAME]"
 
 struct poll_run {
@@ -133,6 +136,9 @@ cli_poll_run(struct cli_ctx *c, const char *name, int test_only,
 		cli_error(c, "cannot watch for signals: %s", strerror(errno));
 		goto out_loop;
 	}
+	/* This process writes new messages and reads little: a small page
+	 * cache keeps its memory flat however much mail comes in. */
+	(void)store_set_cache_kib(c->st, CLI_POLL_CACHE_KIB);
 	pr.p = poller_new(pr.loop, c->st, key, c->cfg.max_message_size);
 	n = poller_poll_now(pr.p, name, test_only, run_report_cb, &pr);
 	if (n < 0) {

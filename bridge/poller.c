@@ -733,6 +733,10 @@ run_end(struct poll_run *r, int ok, const char *error, int auth_failed,
 	run_unlink(r);
 	poller_deliver_report(p, r->cb, r->cb_arg, &rep);
 	run_free(r);
+	/* A poll that stored much mail filled the page cache with pages the
+	 * IMAP side may never read: give them back once no poll runs. */
+	if (p->nruns == 0)
+		(void)store_release_memory(p->st);
 }
 
 /* ---- starting a poll ---- */

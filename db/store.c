@@ -582,6 +582,18 @@ store_close(struct store **stp)
 /* ---- memory ---- */
 
 int
+store_set_cache_kib(struct store *st, unsigned kib)
+{
+	char sql[64];
+
+	/* An integer we format: PRAGMA arguments cannot be bound. */
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", kib);
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_sqlfail(st, "cache_size");
+	return 0;
+}
+
+int
 store_release_memory(struct store *st)
 {
 	char sql[64];

@@ -502,6 +502,14 @@ int store_pop3_forget_absent(struct store *st, int64_t acct_id,
 			     const char *const *present, size_t n,
 			     size_t *forgotten_r);
 
+/*
+ * Sets this connection's SQLite page cache to kib KiB (the default is
+ * sized for the IMAP server's reads). A process that mostly writes new
+ * messages (`popbridge poll`, `import`) gains nothing from a big cache:
+ * every page it writes is new. 0 or <0.
+ */
+int store_set_cache_kib(struct store *st, unsigned kib);
+
 /* ---- totals for status ---- */
 int store_file_size(struct store *st, uint64_t *bytes_r);
 

@@ -15,7 +15,7 @@
 #include "../common/str.h"
 #include "../common/version.h"
 #include "../common/xalloc.h"
-#include "auth_throttle.h"
+#include "../common/auth_throttle.h"
 #include "config.h"
 #include "conn.h"
 #include "ev.h"

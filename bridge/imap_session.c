@@ -17,7 +17,7 @@
 #include "../common/log.h"
 #include "../common/str.h"
 #include "../common/xalloc.h"
-#include "auth_throttle.h"
+#include "../common/auth_throttle.h"
 #include "config.h"
 #include "conn.h"
 #include "ev.h"

@@ -26,7 +26,7 @@
 #include "../common/xalloc.h"
 #include "../db/secret.h"
 #include "../db/store.h"
-#include "auth_throttle.h"
+#include "../common/auth_throttle.h"
 #include "config.h"
 #include "ev.h"
 #include "imap_server.h"

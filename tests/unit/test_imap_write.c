@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../bridge/auth_throttle.h"
+#include "../../common/auth_throttle.h"
 #include "../../bridge/imap_parser.h"
 #include "../../bridge/imap_write.h"
 #include "../../common/buf.h"

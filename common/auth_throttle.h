@@ -1,5 +1,5 @@
 /*
- * bridge/auth_throttle.h: failed logins slow down per client address. Each
+ * common/auth_throttle.h: failed logins slow down per client address. Each
  * failure doubles the delay of that address's next login reply (1 s, 2 s,
  * ... up to AUTH_FAIL_DELAY_MAX_SECS); a success clears it. The table is
  * bounded (AUTH_THROTTLE_SLOTS); the oldest entry is reused when full.

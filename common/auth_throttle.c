@@ -1,5 +1,5 @@
 /*
- * bridge/auth_throttle.c: per-address backoff of failed logins (see
+ * common/auth_throttle.c: per-address backoff of failed logins (see
  * auth_throttle.h). A fixed table, linear scan: 1024 slots are scanned in
  * microseconds and only on a login.
  */
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/limits.h"
-#include "../common/xalloc.h"
+#include "limits.h"
+#include "xalloc.h"
 
 #define ADDR_MAX 64
 /* Failures older than this are forgotten. */

@@ -120,7 +120,7 @@ binaries: $(BUILD)/popbridge $(UNIT_BINS)
 FUZZ_BUILD = build-fuzz
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) $(FUZZ_SAN) -MMD -MP
-FUZZ_LIB_SRCS = $(COMMON_SRCS) $(DB_SRCS) $(BRIDGE_SRCS)
+FUZZ_LIB_SRCS = $(COMMON_SRCS) $(DB_SRCS) $(BRIDGE_SRCS) $(WEB_SRCS)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 

@@ -4,8 +4,9 @@
  * event loop: accepting connections (up to MAX_CONNECTIONS), signals through
  * a signalfd (TERM/INT stop, HUP reloads the TLS certificate), the
  * data_version check for other processes' commits (notify.c), the hourly
- * Trash/Junk retention, and the POP3 poller (poller.c), whose new mail
- * wakes IDLE sessions within POLL_NOTIFY_DELAY_MS of its commit.
+ * Trash/Junk retention, the POP3 poller (poller.c), whose new mail
+ * wakes IDLE sessions within POLL_NOTIFY_DELAY_MS of its commit, and the
+ * web admin (web/web.h: libmicrohttpd's epoll fd in this loop).
  */
 #include "serve.h"
 
@@ -35,6 +36,7 @@
 #include "poller.h"
 #include "retention.h"
 #include "tls.h"
+#include "../web/web.h"
 
 #define MAX_LISTENERS 16
 #define RETENTION_INTERVAL_MS (60ull * 60 * 1000)
@@ -57,6 +59,7 @@ struct serve {
 	uint64_t retention_timer;
 	const struct pb_config *cfg;
 	struct poller *poller;
+	struct web *web;
 	int64_t notify_folders[POLL_NOTIFY_FOLDERS];
 	size_t nnotify;
 	uint64_t notify_timer;
@@ -216,6 +219,96 @@ start_poller(struct serve *sv)
 	return 0;
 }
 
+static void
+web_fd_cb(int fd, unsigned events, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)fd;
+	(void)events;
+	web_run(sv->web);
+}
+
+/* Each loop round: libmicrohttpd's timers, and a cap on the sleep. */
+static void
+web_before_sleep(void *arg)
+{
+	struct serve *sv = arg;
+	int64_t t;
+
+	web_run(sv->web);
+	t = web_timeout_ms(sv->web);
+	if (t >= 0)
+		ev_cap_sleep(sv->srv.loop, (uint64_t)t);
+}
+
+static int
+web_poll_now_hook(const char *account, void *arg)
+{
+	struct serve *sv = arg;
+
+	return poller_poll_now(sv->poller, account, 0, NULL, NULL) < 0 ? -1
+									: 0;
+}
+
+static unsigned
+web_imap_sessions_hook(void *arg)
+{
+	struct serve *sv = arg;
+
+	return (unsigned)sv->srv.nsessions;
+}
+
+/* The web admin on [web] listen (its first address), in this loop. */
+static int
+start_web(struct serve *sv)
+{
+	int fds[MAX_LISTENERS];
+	const char *err = NULL;
+	struct web_config wc;
+	struct web_hooks hooks;
+	int n, i;
+
+	if (sv->cfg->web_listen == NULL || sv->cfg->web_listen[0] == '\0')
+		return 0;
+	n = net_listen(sv->cfg->web_listen, fds, MAX_LISTENERS, &err);
+	if (n <= 0) {
+		log_error("web: %s", err ? err : "cannot listen");
+		return -1;
+	}
+	for (i = 1; i < n; i++) {
+		log_warnx("web: libmicrohttpd takes one socket: only the first "
+			  "address of %s is served", sv->cfg->web_listen);
+		close(fds[i]);
+	}
+	memset(&wc, 0, sizeof wc);
+	wc.listen_fd = fds[0];
+	wc.tls = sv->cfg->web_tls;
+	wc.cert_path = sv->cfg->tls_cert;
+	wc.key_path = sv->cfg->tls_key;
+	wc.data_dir = sv->cfg->data_dir;
+	wc.imap_listen = sv->cfg->imap_listen;
+	wc.imap_listen_tls = sv->cfg->imap_listen_tls;
+	memset(&hooks, 0, sizeof hooks);
+	hooks.poll_now = web_poll_now_hook;
+	hooks.imap_sessions = web_imap_sessions_hook;
+	hooks.arg = sv;
+	sv->web = web_new(&wc, sv->srv.st, &hooks, &err);
+	if (sv->web == NULL) {
+		log_error("%s", err ? err : "web: cannot start");
+		return -1;
+	}
+	if (ev_fd_set(sv->srv.loop, web_epoll_fd(sv->web), EV_READ,
+		      web_fd_cb, sv) < 0) {
+		log_error("web: cannot watch its sockets");
+		return -1;
+	}
+	ev_set_before_sleep(sv->srv.loop, web_before_sleep, sv);
+	log_info("web admin listening on %s%s", sv->cfg->web_listen,
+		 sv->cfg->web_tls ? " (TLS)" : "");
+	return 0;
+}
+
 static int
 add_listeners(struct serve *sv, const char *spec, int tls)
 {
@@ -317,7 +410,7 @@ serve_run(const struct pb_config *cfg)
 	}
 	ev_fd_set(sv.srv.loop, sv.sigfd, EV_READ, signal_cb, &sv);
 	notify_start(&sv.srv);
-	if (start_poller(&sv) < 0)
+	if (start_poller(&sv) < 0 || start_web(&sv) < 0)
 		goto out;
 	sv.retention_timer = ev_timer_add(sv.srv.loop, 1000, retention_cb, &sv);
 	log_setup_hint(&sv);
@@ -327,6 +420,10 @@ serve_run(const struct pb_config *cfg)
 	else
 		rc = 0;
 out:
+	if (sv.web != NULL) {
+		ev_fd_del(sv.srv.loop, web_epoll_fd(sv.web));
+		web_free(&sv.web);
+	}
 	poller_free(&sv.poller);
 	if (sv.notify_timer)
 		ev_timer_del(sv.srv.loop, sv.notify_timer);

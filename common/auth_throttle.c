@@ -38,6 +38,21 @@ auth_throttle_free(struct auth_throttle **t)
 	*t = NULL;
 }
 
+/* 1 s after the first failure, doubling up to the cap. */
+static uint64_t
+fail_delay(unsigned fails)
+{
+	uint64_t delay = 1000;
+	unsigned i;
+
+	for (i = 1; i < fails && delay < AUTH_FAIL_DELAY_MAX_SECS * 1000ull;
+	     i++)
+		delay *= 2;
+	if (delay > AUTH_FAIL_DELAY_MAX_SECS * 1000ull)
+		delay = AUTH_FAIL_DELAY_MAX_SECS * 1000ull;
+	return delay;
+}
+
 static struct slot *
 find(struct auth_throttle *t, const char *addr)
 {
@@ -52,7 +67,6 @@ uint64_t
 auth_throttle_fail(struct auth_throttle *t, const char *addr, uint64_t now_ms)
 {
 	struct slot *s = find(t, addr);
-	uint64_t delay;
 	size_t i;
 
 	if (s && now_ms - s->last_ms > FORGET_MS)
@@ -75,13 +89,20 @@ auth_throttle_fail(struct auth_throttle *t, const char *addr, uint64_t now_ms)
 	}
 	s->fails++;
 	s->last_ms = now_ms;
-	delay = 1000;
-	for (i = 1; i < s->fails && delay < AUTH_FAIL_DELAY_MAX_SECS * 1000ull;
-	     i++)
-		delay *= 2;
-	if (delay > AUTH_FAIL_DELAY_MAX_SECS * 1000ull)
-		delay = AUTH_FAIL_DELAY_MAX_SECS * 1000ull;
-	return delay;
+	return fail_delay(s->fails);
+}
+
+uint64_t
+auth_throttle_wait(struct auth_throttle *t, const char *addr, uint64_t now_ms)
+{
+	struct slot *s = find(t, addr);
+	uint64_t delay, since;
+
+	if (s == NULL || now_ms - s->last_ms > FORGET_MS)
+		return 0;
+	delay = fail_delay(s->fails);
+	since = now_ms - s->last_ms;
+	return since >= delay ? 0 : delay - since;
 }
 
 void

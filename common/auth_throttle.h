@@ -18,6 +18,10 @@ void auth_throttle_free(struct auth_throttle **t);
 /* Milliseconds to wait before answering a failed login from addr. */
 uint64_t auth_throttle_fail(struct auth_throttle *t, const char *addr,
 			    uint64_t now_ms);
+/* Milliseconds before addr may try again (0: now); records nothing. The
+ * web admin refuses a login while this is above 0. */
+uint64_t auth_throttle_wait(struct auth_throttle *t, const char *addr,
+			    uint64_t now_ms);
 void auth_throttle_ok(struct auth_throttle *t, const char *addr);
 
 #endif

@@ -145,4 +145,14 @@
 /* RFC 2231 continuation sections kept per parameter (name*0 .. name*N). */
 #define MIME_MAX_PARAM_SECTIONS 100
 
+/* Web admin: request body, form fields, sessions. */
+#define WEB_BODY_MAX (64 * 1024)
+#define WEB_FORM_MAX_FIELDS 64
+#define WEB_FORM_NAME_MAX 64
+#define WEB_FORM_VALUE_MAX (16 * 1024)
+#define WEB_SESSIONS_MAX 64
+#define WEB_SESSION_IDLE_SECS (2 * 3600)
+#define WEB_SESSION_MAX_SECS (7 * 24 * 3600)
+#define WEB_MAX_CONNECTIONS 32
+
 #endif

@@ -341,10 +341,18 @@ log_setup_hint(struct serve *sv)
 	if (store_password_is_set(sv->srv.st))
 		return;
 	store_setting_get(sv->srv.st, "setup_token", &token);
-	log_warnx("no password is set yet: run `popbridge passwd --data %s` "
-		  "to set it%s%s",
-		  sv->cfg->data_dir, token ? "; setup token: " : "",
-		  token ? token : "");
+	if (token != NULL && sv->web != NULL)
+		log_warnx("no password is set yet: open %s://%s/setup?token=%s "
+			  "(this machine's address in place of the listen "
+			  "address when it is 0.0.0.0), or run `popbridge "
+			  "passwd --data %s`",
+			  sv->cfg->web_tls ? "https" : "http",
+			  sv->cfg->web_listen, token, sv->cfg->data_dir);
+	else
+		log_warnx("no password is set yet: run `popbridge passwd "
+			  "--data %s` to set it%s%s",
+			  sv->cfg->data_dir, token ? "; setup token: " : "",
+			  token ? token : "");
 	free(token);
 }
 

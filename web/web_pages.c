@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <microhttpd.h>
+
 #include "../common/limits.h"
 #include "../db/store.h"
 #include "web_html.h"
@@ -125,6 +127,8 @@ web_page_setup(struct web_req *r, const char *error)
 {
 	struct buf *b = &r->out;
 	char *user = NULL;
+	const char *token = MHD_lookup_connection_value(
+	        r->conn, MHD_GET_ARGUMENT_KIND, "token");
 
 	(void)store_user_get(r->w->st, &user);
 	web_page_begin(r, "Set up popbridge");
@@ -139,8 +143,10 @@ web_page_setup(struct web_req *r, const char *error)
 	web_page_csrf(r);
 	buf_addstr(b, "<label for=\"token\">Setup token</label>"
 	              "<input type=\"text\" id=\"token\" name=\"token\" "
-	              "autocomplete=\"off\" required>"
-	              "<label for=\"user\">Login name</label>"
+	              "autocomplete=\"off\" required value=\"");
+	/* The link the daemon logged carries it; the POST checks it. */
+	web_html_attr(b, token != NULL && strlen(token) <= 256 ? token : "");
+	buf_addstr(b, "\"><label for=\"user\">Login name</label>"
 	              "<input type=\"text\" id=\"user\" name=\"user\" "
 	              "autocomplete=\"username\" required value=\"");
 	web_html_attr(b, user ? user : "");

@@ -133,6 +133,14 @@ def test_first_run_setup(fresh):
     assert c.has_nonstandard_attr("HttpOnly")
     assert "SameSite=Strict" in headers["Set-Cookie"]
     assert str(fresh.imaps_port) in text  # how to connect a device
+    # The daemon logs a link with the token; the page fills it in.
+    token = token_of(fresh)
+    assert "/setup?token=%s" % token in fresh.stderr_text()
+    status, _, text = b.get("/setup?token=%s" % token)
+    assert 'name="token" autocomplete="off" required value="%s"' % token \
+        in text
+    status, _, text = b.get("/setup?token=%22%3E%3Cscript%3E")
+    assert "<script>" not in text and "&quot;&gt;&lt;script&gt;" in text
     tok = b.csrf("/setup")
     form = {"csrf": tok, "token": token_of(fresh), "user": fresh.user,
             "password": fresh.password, "password2": fresh.password}

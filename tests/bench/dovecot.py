@@ -19,7 +19,6 @@ never runs ahead of the server by more than a few MB.
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -288,29 +287,7 @@ class Dovecot:
 		if self.proc is None:
 			self._cleanup()
 			return
-		pids = proctree.tree(self.proc.pid)
-		if self.proc.poll() is None:
-			try:
-				os.kill(self.proc.pid, signal.SIGTERM)
-			except ProcessLookupError:
-				pass
-			try:
-				self.proc.wait(10)
-			except subprocess.TimeoutExpired:
-				os.kill(self.proc.pid, signal.SIGKILL)
-				self.proc.wait(5)
-		# Children exit with the master; make sure of it.
-		deadline = time.time() + 5
-		for p in pids:
-			if p == self.proc.pid:
-				continue
-			while proctree.alive(p) and time.time() < deadline:
-				time.sleep(0.05)
-			if proctree.alive(p):
-				try:
-					os.kill(p, signal.SIGKILL)
-				except ProcessLookupError:
-					pass
+		proctree.stop(self.proc)
 		self.proc = None
 		self._cleanup()
 

@@ -407,28 +407,7 @@ class Pop3Dovecot:
 
 	def stop(self):
 		if self.proc is not None:
-			pids = proctree.tree(self.proc.pid)
-			if self.proc.poll() is None:
-				try:
-					os.kill(self.proc.pid, signal.SIGTERM)
-				except ProcessLookupError:
-					pass
-				try:
-					self.proc.wait(10)
-				except subprocess.TimeoutExpired:
-					os.kill(self.proc.pid, signal.SIGKILL)
-					self.proc.wait(5)
-			deadline = time.time() + 5
-			for p in pids:
-				if p == self.proc.pid:
-					continue
-				while proctree.alive(p) and time.time() < deadline:
-					time.sleep(0.05)
-				if proctree.alive(p):
-					try:
-						os.kill(p, signal.SIGKILL)
-					except ProcessLookupError:
-						pass
+			proctree.stop(self.proc)
 			self.proc = None
 		if self.tmp and not os.environ.get("BENCH_KEEP_TMP"):
 			shutil.rmtree(self.tmp, ignore_errors=True)

@@ -10,7 +10,6 @@ raised as RuntimeError with a one-line reason the bench puts in its table.
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -129,23 +128,7 @@ class Popbridge:
 
 	def stop(self):
 		if self.proc is not None:
-			pids = proctree.tree(self.proc.pid)
-			if self.proc.poll() is None:
-				try:
-					os.kill(self.proc.pid, signal.SIGTERM)
-				except ProcessLookupError:
-					pass
-				try:
-					self.proc.wait(10)
-				except subprocess.TimeoutExpired:
-					os.kill(self.proc.pid, signal.SIGKILL)
-					self.proc.wait(5)
-			for p in pids:
-				if p != self.proc.pid and proctree.alive(p):
-					try:
-						os.kill(p, signal.SIGKILL)
-					except ProcessLookupError:
-						pass
+			proctree.stop(self.proc)
 			self.proc = None
 		if self.tmp and not os.environ.get("BENCH_KEEP_TMP"):
 			shutil.rmtree(self.tmp, ignore_errors=True)

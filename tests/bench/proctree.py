@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """Process-tree helpers for `make bench`: a server's processes and memory.
 
-Owns: finding every descendant of a PID through /proc/*/stat, and summing
-VmRSS (/proc/PID/status) and Pss (/proc/PID/smaps_rollup) over them.
+Owns: finding every descendant of a PID through /proc/*/stat, summing
+VmRSS (/proc/PID/status) and Pss (/proc/PID/smaps_rollup) over them, and
+stopping a server with everything it started.
 """
 
 import os
+import signal
+import subprocess
+import time
 
 
 def _ppid(pid):
@@ -75,3 +79,30 @@ def memory(root):
 			name = "?"
 		procs.append((p, name, r))
 	return rss, pss, procs
+
+
+def stop(proc, term_wait=10):
+	"""SIGTERM to proc (a Popen), SIGKILL after term_wait s; then waits up
+	to 5 s for the processes it started and SIGKILLs those still there."""
+	pids = tree(proc.pid)
+	if proc.poll() is None:
+		try:
+			os.kill(proc.pid, signal.SIGTERM)
+		except ProcessLookupError:
+			pass
+		try:
+			proc.wait(term_wait)
+		except subprocess.TimeoutExpired:
+			os.kill(proc.pid, signal.SIGKILL)
+			proc.wait(5)
+	deadline = time.time() + 5
+	for p in pids:
+		if p == proc.pid:
+			continue
+		while alive(p) and time.time() < deadline:
+			time.sleep(0.05)
+		if alive(p):
+			try:
+				os.kill(p, signal.SIGKILL)
+			except ProcessLookupError:
+				pass

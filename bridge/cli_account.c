@@ -366,28 +366,6 @@ out:
 	return rc;
 }
 
-/* The target folder exists (selectable) afterwards. 0 or a store error. */
-static int
-ensure_folder(struct store *st, const char *name)
-{
-	struct store_folder f;
-	int rc = store_folder_get(st, name, &f);
-
-	if (rc == 0) {
-		int noselect = f.noselect;
-		store_folder_clear(&f);
-		if (!noselect)
-			return 0;
-	} else if (rc != -STORE_ERR_NOTFOUND) {
-		return rc;
-	}
-	rc = store_folder_create(st, name, STORE_SPECIAL_NONE, NULL);
-	if (rc < 0 && rc != -STORE_ERR_EXISTS)
-		return rc;
-	rc = store_folder_subscribe(st, name, 1);
-	return rc < 0 ? rc : 0;
-}
-
 static int
 account_add(struct cli_ctx *c, int argc, char **argv)
 {
@@ -457,7 +435,7 @@ account_add(struct cli_ctx *c, int argc, char **argv)
 		ret = cli_store_error(c, rc, "adding the account");
 		goto out;
 	}
-	rc = ensure_folder(c->st, a.folder);
+	rc = store_folder_ensure(c->st, a.folder, NULL);
 	if (rc < 0) {
 		store_rollback(c->st);
 		if (rc == -STORE_ERR_INVALID)

@@ -748,7 +748,6 @@ poller_start(struct poller *p, const struct store_acct *a, int test_only,
 	struct poll_run *r;
 	struct pop3_client_cfg cfg;
 	struct pop3_client_hooks hooks;
-	struct store_folder f;
 	char *password = NULL;
 	const char *err = NULL;
 	char errbuf[512];
@@ -807,20 +806,7 @@ poller_start(struct poller *p, const struct store_acct *a, int test_only,
 		}
 	}
 	if (!test_only) {
-		memset(&f, 0, sizeof f);
-		rc = store_folder_get(p->st, r->acct.folder, &f);
-		if (rc == -STORE_ERR_NOTFOUND || (rc == 0 && f.noselect)) {
-			store_folder_clear(&f);
-			rc = store_folder_create(p->st, r->acct.folder,
-			                         STORE_SPECIAL_NONE,
-			                         &r->folder_id);
-			if (rc == 0)
-				log_info("poller: %s: created folder %s",
-				         r->acct.name, r->acct.folder);
-		} else if (rc == 0) {
-			r->folder_id = f.id;
-			store_folder_clear(&f);
-		}
+		rc = store_folder_ensure(p->st, r->acct.folder, &r->folder_id);
 		if (rc < 0) {
 			snprintf(errbuf, sizeof errbuf,
 			         "cannot use folder %s: %s", r->acct.folder,

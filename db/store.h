@@ -169,6 +169,12 @@ int store_folder_delete(struct store *st, const char *name);
  */
 int store_folder_rename(struct store *st, const char *from, const char *to);
 int store_folder_subscribe(struct store *st, const char *name, int on);
+/*
+ * The folder name as a selectable folder: found, or created (a \Noselect
+ * parent made selectable again) and subscribed. *id_r (may be NULL) gets
+ * its id. For a POP3 account's target folder.
+ */
+int store_folder_ensure(struct store *st, const char *name, int64_t *id_r);
 /* Subscribed names, including ones without a folder (RFC 3501 LSUB). */
 int store_subscriptions(struct store *st, char ***names_r, size_t *n_r);
 

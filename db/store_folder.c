@@ -1216,3 +1216,28 @@ store_folder_uids(struct store *st, int64_t folder_id, uint32_t **uids_r,
 	}
 	return 0;
 }
+
+int
+store_folder_ensure(struct store *st, const char *name, int64_t *id_r)
+{
+	struct store_folder f;
+	int rc = store_folder_get(st, name, &f);
+
+	if (rc == 0) {
+		int noselect = f.noselect;
+		int64_t id = f.id;
+
+		store_folder_clear(&f);
+		if (!noselect) {
+			if (id_r != NULL)
+				*id_r = id;
+			return 0;
+		}
+	} else if (rc != -STORE_ERR_NOTFOUND) {
+		return rc;
+	}
+	rc = store_folder_create(st, name, STORE_SPECIAL_NONE, id_r);
+	if (rc < 0)
+		return rc;
+	return store_folder_subscribe(st, name, 1);
+}

@@ -869,7 +869,46 @@ test_concurrent_processes(void)
 	ts_close_cleanup(&st);
 }
 
+/* store_folder_ensure: found, created and subscribed, or a \Noselect
+ * parent made selectable; the same id each time. */
+static void
+test_folder_ensure(void)
+{
+	struct store *st = ts_open_new();
+	struct store_folder f;
+	int64_t id = 0, id2 = 0, a;
+	char **subs = NULL;
+	size_t nsubs = 0, i;
+	int found = 0;
+
+	T_ASSERT(st != NULL);
+	T_EQ_INT(store_folder_ensure(st, "Work/Mail", &id), 0);
+	T_ASSERT(id > 0);
+	T_EQ_INT(store_folder_ensure(st, "Work/Mail", &id2), 0);
+	T_EQ_INT(id2, id);
+	T_EQ_INT(store_folder_ensure(st, "inbox", &id2), 0);
+	T_EQ_INT(id2, ts_folder_id(st, "INBOX"));
+	T_EQ_INT(store_subscriptions(st, &subs, &nsubs), 0);
+	for (i = 0; i < nsubs; i++)
+		found |= strcmp(subs[i], "Work/Mail") == 0;
+	store_strv_free(subs, nsubs);
+	T_ASSERT(found);
+	/* "Work" is a plain parent; made \Noselect by a delete, then
+	 * ensured: selectable again. */
+	a = ts_folder_id(st, "Work");
+	T_EQ_INT(store_folder_delete(st, "Work"), 0);
+	T_EQ_INT(store_folder_ensure(st, "Work", &id2), 0);
+	T_EQ_INT(id2, a);
+	T_EQ_INT(store_folder_get(st, "Work", &f), 0);
+	T_EQ_INT(f.noselect, 0);
+	store_folder_clear(&f);
+	T_EQ_INT(store_folder_ensure(st, "", &id2), -STORE_ERR_INVALID);
+	T_EQ_INT(store_folder_ensure(st, "a//b", NULL), -STORE_ERR_INVALID);
+	ts_close_cleanup(&st);
+}
+
 static const struct test_case tests[] = {
+        {"folder_ensure", test_folder_ensure},
         {"open_create_reopen", test_open_create_reopen},
         {"open_errors", test_open_errors},
         {"schema_newer_refused", test_schema_newer_refused},
